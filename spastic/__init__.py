@@ -1,0 +1,67 @@
+"""spastic: a tablet-first app for spasticity clinics."""
+
+from pathlib import Path
+
+from flask import Flask
+
+from spastic import config as settings
+from spastic.extensions import csrf, db, limiter, login_manager, migrate
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Build the app: defaults, then SPASTIC_* environment, then the test config."""
+    app = Flask(
+        __name__,
+        instance_path=settings.instance_folder(),
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    app.config.from_mapping(settings.defaults(app.instance_path))
+    app.config.from_prefixed_env("SPASTIC")
+    if test_config:
+        app.config.from_mapping(test_config)
+    settings.apply_environment_defaults(app.config)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    register_extensions(app)
+    register_blueprints(app)
+    register_hooks(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    from spastic.database import configure_engine
+
+    url = app.config["DATABASE_URL"]
+    app.config["SQLALCHEMY_DATABASE_URI"] = url
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
+        **settings.engine_options(url),
+        **app.config["SQLALCHEMY_ENGINE_OPTIONS"],
+    }
+    db.init_app(app)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    limiter.init_app(app)
+    migrate.init_app(
+        app, db, directory=str(Path(__file__).parent / "migrations"), render_as_batch=True
+    )
+    with app.app_context():
+        configure_engine(db.engine, app.config.get("SQLITE_SYNCHRONOUS", "FULL"))
+
+
+def register_blueprints(app: Flask) -> None:
+    from spastic import admin, auth, health, patients, regimen
+
+    for module in (auth, admin, health, patients, regimen):
+        app.register_blueprint(module.bp)
+
+
+def register_hooks(app: Flask) -> None:
+    from spastic import cli, errors, filters, security, sessions
+
+    sessions.register(app)
+    security.register(app)
+    errors.register(app)
+    cli.register(app)
+    filters.register(app)

@@ -1,0 +1,55 @@
+"""The one access check for patient data, and the role guard for views."""
+
+from functools import wraps
+
+from flask import abort
+from flask_login import current_user, login_required
+from sqlalchemy import Select, exists, select
+
+from spastic.extensions import db
+from spastic.models import Patient, User, care_team
+
+CLINICAL_ROLES = ("therapist", "physician")
+
+
+def visible_patients(user: User) -> Select:
+    """Select the patients a user may see: own clinic, and for physicians their care team."""
+    query = select(Patient).where(Patient.clinic_id == user.clinic_id)
+    if user.role == "physician":
+        query = query.where(_on_care_team(user))
+    elif user.role not in CLINICAL_ROLES:
+        query = query.where(False)
+    return query
+
+
+def patient_for(user: User, patient_id: int, *, write: bool = False) -> Patient:
+    """Return the patient if the user may see it; 404 when not (never say it exists).
+
+    `write=True` additionally needs the therapist role (403 for a physician on the care team).
+    """
+    patient = db.session.scalar(visible_patients(user).where(Patient.id == patient_id))
+    if patient is None:
+        abort(404)
+    if write and user.role != "therapist":
+        abort(403)
+    return patient
+
+
+def role_required(*roles: str):
+    """Let only logged-in users with one of these roles through (403 otherwise)."""
+
+    def decorator(view):
+        @wraps(view)
+        @login_required
+        def wrapped(*args, **kwargs):
+            if current_user.role not in roles:
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+def _on_care_team(user: User):
+    return exists().where(care_team.c.patient_id == Patient.id, care_team.c.user_id == user.id)

@@ -1,0 +1,86 @@
+"""Clinic administration: the clinic's users."""
+
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_login import current_user
+from sqlalchemy import func, select
+
+from spastic import audit, sessions
+from spastic.access import role_required
+from spastic.extensions import db
+from spastic.forms import NewUser, UserForm
+from spastic.models import Clinic, User
+from spastic.passwords import hash_password
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+def create_user(clinic: Clinic, new: NewUser) -> User:
+    """Create a user in a clinic (the caller commits); used by the admin page and the CLI."""
+    user = User(
+        clinic=clinic,
+        email=new.email,
+        name=new.name,
+        role=new.role,
+        password_hash=hash_password(new.password),
+    )
+    db.session.add(user)
+    db.session.flush()
+    changes = {"email": (None, new.email), "name": (None, new.name), "role": (None, new.role)}
+    audit.record("create", entity="user", entity_id=user.id, changes=changes, clinic_id=clinic.id)
+    return user
+
+
+def email_taken(email: str) -> bool:
+    """Return whether any account, in any clinic, already uses this email."""
+    return db.session.scalar(select(User.id).where(func.lower(User.email) == email)) is not None
+
+
+@bp.get("/users")
+@role_required("admin")
+def users():
+    """List the users of the admin's clinic."""
+    rows = db.session.scalars(
+        select(User).where(User.clinic_id == current_user.clinic_id).order_by(User.name)
+    ).all()
+    return render_template("admin/users.html", users=rows)
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+@role_required("admin")
+def new_user():
+    """Create a user in the admin's own clinic."""
+    form = UserForm()
+    if form.validate_on_submit():
+        new = form.as_new_user()
+        if email_taken(new.email):
+            form.email.errors = ["An account with this email already exists."]
+        else:
+            create_user(current_user.clinic, new)
+            db.session.commit()
+            flash(f"{new.name} can now log in as {new.role}.", "success")
+            return redirect(url_for("admin.users"))
+    return render_template("admin/user_form.html", form=form)
+
+
+@bp.post("/users/<int:user_id>/active")
+@role_required("admin")
+def toggle_active(user_id: int):
+    """Disable (ending all their sessions) or re-enable a user of the admin's clinic."""
+    user = db.session.get(User, user_id)
+    if user is None or user.clinic_id != current_user.clinic_id:
+        abort(404)
+    if user.id == current_user.id:
+        flash("You cannot disable your own account.", "error")
+        return redirect(url_for("admin.users"))
+    user.active = not user.active
+    if not user.active:
+        sessions.end_all_for(user.id, "disabled")
+    audit.record(
+        "enable" if user.active else "disable",
+        entity="user",
+        entity_id=user.id,
+        changes={"active": (not user.active, user.active)},
+    )
+    db.session.commit()
+    flash(f"{user.name} is {'enabled' if user.active else 'disabled'}.", "success")
+    return redirect(url_for("admin.users"))

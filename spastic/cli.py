@@ -1,0 +1,66 @@
+"""Shell commands: `flask --app spastic create-user | seed-demo | audit-verify`."""
+
+import click
+from flask import Flask
+from sqlalchemy import select
+
+from spastic import audit
+from spastic.extensions import db
+from spastic.forms import NewUser
+from spastic.models import AuditEvent, Clinic, User
+from spastic.passwords import password_problem
+
+
+def register(app: Flask) -> None:
+    for command in (create_user_command, seed_demo_command, audit_verify_command):
+        app.cli.add_command(command)
+
+
+@click.command("create-user")
+@click.option("--clinic", "clinic_name", required=True, help="Clinic name (created if new).")
+@click.option("--email", required=True)
+@click.option("--name", required=True)
+@click.option("--role", type=click.Choice(["therapist", "physician", "admin"]), required=True)
+@click.password_option(help="Asked for when not given.")
+def create_user_command(clinic_name, email, name, role, password):
+    """Create a user (and the clinic if it does not exist yet)."""
+    from spastic.admin import create_user, email_taken
+
+    email = email.strip().lower()
+    problem = password_problem(password, email=email)
+    if problem:
+        raise click.BadParameter(problem, param_hint="password")
+    if email_taken(email):
+        raise click.BadParameter("an account with this email already exists", param_hint="email")
+    clinic = db.session.scalar(select(Clinic).where(Clinic.name == clinic_name))
+    if clinic is None:
+        clinic = Clinic(name=clinic_name)
+        db.session.add(clinic)
+        db.session.flush()
+    create_user(clinic, NewUser(email=email, name=name, role=role, password=password))
+    db.session.commit()
+    click.echo(f"Created {role} {email} in {clinic_name}.")
+
+
+@click.command("seed-demo")
+def seed_demo_command():
+    """Create the demo clinics, accounts and patients (does nothing if they exist)."""
+    from spastic.demo import seed
+
+    if db.session.scalar(select(User.id).limit(1)) is not None:
+        click.echo("The database already has users; demo data not added.")
+        return
+    summary = seed()
+    click.echo(summary)
+
+
+@click.command("audit-verify")
+def audit_verify_command():
+    """Check that no audit row was changed or deleted; exit 1 if one was."""
+    problems = audit.verify(db.session.scalars(select(AuditEvent).order_by(AuditEvent.id)))
+    if problems:
+        for p in problems:
+            click.echo(f"audit event {p.event_id}: {p.problem}", err=True)
+        raise SystemExit(1)
+    count = db.session.scalar(select(db.func.count(AuditEvent.id)))
+    click.echo(f"Audit trail intact: {count} events.")

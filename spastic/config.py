@@ -1,0 +1,59 @@
+"""Configuration defaults and the checks that refuse an unsafe start."""
+
+import os
+from pathlib import Path
+
+DEVELOPMENT_SECRET = "dev-only-not-secret"  # noqa: S105 - refused outside development
+
+
+class ConfigError(RuntimeError):
+    """The configuration is unsafe or incomplete; the message says how to fix it."""
+
+
+def defaults(instance_path: str) -> dict:
+    """Return the settings every deployment starts from."""
+    return {
+        "ENV_NAME": "production",
+        "SECRET_KEY": None,
+        "DATABASE_URL": "sqlite:///" + str(Path(instance_path) / "spastic.db"),
+        "SQLALCHEMY_ENGINE_OPTIONS": {},
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": False,
+        "SESSION_COOKIE_NAME": "spastic_session",
+        "WTF_CSRF_TIME_LIMIT": 3600,
+        "RATELIMIT_STORAGE_URI": "memory://",
+        "RATELIMIT_ENABLED": True,
+        "LOGIN_RATE_LIMIT": "20 per minute",
+        "IDLE_TIMEOUT_MINUTES": 30,
+        "ABSOLUTE_TIMEOUT_HOURS": 12,
+        "DEMO_SEED": False,
+    }
+
+
+def apply_environment_defaults(config: dict) -> None:
+    """Fill development-only conveniences; refuse production without a real secret."""
+    env_name = config.get("ENV_NAME")
+    if env_name in ("development", "testing"):
+        config["SECRET_KEY"] = config.get("SECRET_KEY") or DEVELOPMENT_SECRET
+        return
+    secret = config.get("SECRET_KEY")
+    if not secret or secret == DEVELOPMENT_SECRET or len(str(secret)) < 32:
+        raise ConfigError(
+            "SPASTIC_SECRET_KEY is missing or too weak. Set it to a random value of at "
+            'least 32 characters, e.g. SPASTIC_SECRET_KEY="$(python3 -c '
+            "'import secrets; print(secrets.token_hex(32))')\" - or set "
+            "SPASTIC_ENV_NAME=development on a developer machine."
+        )
+
+
+def engine_options(database_url: str) -> dict:
+    """Return SQLAlchemy engine options suited to the database behind the URL."""
+    if database_url.startswith("sqlite"):
+        return {"connect_args": {"timeout": 15, "check_same_thread": False}}
+    return {"pool_pre_ping": True, "pool_size": 5, "max_overflow": 5}
+
+
+def instance_folder() -> str | None:
+    """Return an instance folder set in the environment, if any."""
+    return os.environ.get("SPASTIC_INSTANCE_PATH")

@@ -1,0 +1,33 @@
+"""Error pages a clinician can read; never a stack trace."""
+
+from flask import Flask, render_template
+from sqlalchemy.orm.exc import StaleDataError
+
+from spastic.extensions import db
+
+
+def register(app: Flask) -> None:
+    for code, title, message in (
+        (400, "Bad request", "The request could not be understood. Go back and try again."),
+        (403, "Not allowed", "Your role does not allow this action."),
+        (404, "Not found", "There is nothing here, or you do not have access to it."),
+        (405, "Not allowed", "This page cannot be used that way."),
+        (409, "Changed meanwhile", "Someone else changed this record. Reload and try again."),
+        (429, "Too many attempts", "Too many attempts. Wait a minute, then try again."),
+        (500, "Something went wrong", "Nothing was saved. Try again; if it persists, call IT."),
+    ):
+        app.register_error_handler(code, _handler(code, title, message))
+    app.register_error_handler(StaleDataError, _stale)
+
+
+def _stale(_error):
+    db.session.rollback()
+    message = "Someone else saved this record at the same moment. Reload it and try again."
+    return render_template("error.html", code=409, title="Changed meanwhile", message=message), 409
+
+
+def _handler(code: int, title: str, message: str):
+    def handle(_error):
+        return render_template("error.html", code=code, title=title, message=message), code
+
+    return handle

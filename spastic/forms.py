@@ -1,0 +1,262 @@
+"""Forms: each validates request data and hands the domain a frozen value object."""
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    EmailField,
+    PasswordField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from spastic import dosing, scales
+from spastic.models import ROLES
+from spastic.passwords import password_problem
+
+REQUIRED = "This field is required."
+
+
+class CheckboxList(SelectMultipleField):
+    """Several choices shown as a list of checkboxes (touch-friendly, no hidden select)."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class LoginForm(FlaskForm):
+    email = EmailField("Email", validators=[DataRequired(REQUIRED), Length(max=254)])
+    password = PasswordField("Password", validators=[DataRequired(REQUIRED), Length(max=200)])
+
+
+@dataclass(frozen=True)
+class NewUser:
+    email: str
+    name: str
+    role: str
+    password: str
+
+
+class UserForm(FlaskForm):
+    name = StringField("Full name", validators=[DataRequired(REQUIRED), Length(max=120)])
+    email = EmailField(
+        "Email", validators=[DataRequired(REQUIRED), Email("Enter a valid email address.")]
+    )
+    role = SelectField("Role", choices=[(r, r.capitalize()) for r in ROLES])
+    password = PasswordField("First password", validators=[DataRequired(REQUIRED)])
+
+    def validate_password(self, field):
+        problem = password_problem(field.data or "", email=self.email.data or "")
+        if problem:
+            raise ValueError(problem)
+
+    def as_new_user(self) -> NewUser:
+        return NewUser(
+            email=self.email.data.strip().lower(),
+            name=self.name.data.strip(),
+            role=self.role.data,
+            password=self.password.data,
+        )
+
+
+class PasswordChangeForm(FlaskForm):
+    current_password = PasswordField("Current password", validators=[DataRequired(REQUIRED)])
+    new_password = PasswordField("New password", validators=[DataRequired(REQUIRED)])
+    confirm = PasswordField("New password again", validators=[DataRequired(REQUIRED)])
+
+    def validate_new_password(self, field):
+        problem = password_problem(field.data or "")
+        if problem:
+            raise ValueError(problem)
+
+    def validate_confirm(self, field):
+        if field.data != self.new_password.data:
+            raise ValueError("The two new passwords are not the same.")
+
+
+@dataclass(frozen=True)
+class PatientDetails:
+    mrn: str
+    family_name: str
+    given_name: str
+    birth_date: date
+    sex: str
+    diagnosis: str
+    sci_level: str | None
+    ais_grade: str | None
+    diagnosis_detail: str
+    egfr: Decimal | None
+    egfr_date: date | None
+    on_dialysis: bool
+    referring_name: str
+    referring_email: str
+    care_team_ids: tuple[int, ...]
+
+
+def _choices(mapping: dict[str, str], blank: str | None = None) -> list[tuple[str, str]]:
+    options = list(mapping.items())
+    return [("", blank), *options] if blank is not None else options
+
+
+class PatientForm(FlaskForm):
+    mrn = StringField("MRN", validators=[DataRequired(REQUIRED), Length(max=40)])
+    family_name = StringField("Family name", validators=[DataRequired(REQUIRED), Length(max=100)])
+    given_name = StringField("Given name", validators=[DataRequired(REQUIRED), Length(max=100)])
+    birth_date = DateField("Birth date", validators=[InputRequired(REQUIRED)], format="%Y-%m-%d")
+    sex = RadioField("Sex", choices=_choices(scales.SEXES), validators=[InputRequired(REQUIRED)])
+    diagnosis = SelectField(
+        "Diagnosis",
+        choices=_choices(scales.DIAGNOSES, "Choose…"),
+        validators=[DataRequired(REQUIRED)],
+    )
+    sci_level = SelectField(
+        "SCI neurological level",
+        choices=[("", "—"), *[(v, v) for v in scales.SCI_LEVELS]],
+        validators=[Optional()],
+    )
+    ais_grade = SelectField(
+        "AIS grade",
+        choices=[("", "—"), *[(v, v) for v in scales.AIS_GRADES]],
+        validators=[Optional()],
+    )
+    diagnosis_detail = StringField("Diagnosis details", validators=[Length(max=200)])
+    egfr = StringField("eGFR (mL/min/1.73 m²)", validators=[Length(max=10)])
+    egfr_date = DateField("eGFR date", validators=[Optional()], format="%Y-%m-%d")
+    on_dialysis = BooleanField("On dialysis")
+    referring_name = StringField("Referring physician", validators=[Length(max=120)])
+    referring_email = EmailField(
+        "Referring physician's email",
+        validators=[Optional(), Email("Enter a valid email address."), Length(max=254)],
+    )
+    care_team = CheckboxList("Care team physicians", coerce=int, validate_choice=True)
+
+    def validate_birth_date(self, field):
+        if field.data and field.data > date.today():
+            raise ValueError("The birth date cannot be in the future.")
+        if field.data and field.data.year < 1900:
+            raise ValueError("Check the birth date: it is before 1900.")
+
+    def validate_sci_level(self, field):
+        if self.diagnosis.data == "sci" and not field.data:
+            raise ValueError("Choose the neurological level for a spinal cord injury.")
+
+    def validate_egfr(self, field):
+        if not (field.data or "").strip():
+            return
+        value = _decimal(field.data)
+        if value is None or not Decimal(0) < value <= Decimal(200):
+            raise ValueError("Enter eGFR as a number between 1 and 200 mL/min/1.73 m².")
+        if not self.egfr_date.data:
+            self.egfr_date.errors = [*self.egfr_date.errors, "Give the date of this eGFR result."]
+            raise ValueError("The eGFR needs the date it was measured.")
+
+    def validate_egfr_date(self, field):
+        if field.data and field.data > date.today():
+            raise ValueError("The eGFR date cannot be in the future.")
+
+    def as_details(self) -> PatientDetails:
+        is_sci = self.diagnosis.data == "sci"
+        return PatientDetails(
+            mrn=self.mrn.data.strip(),
+            family_name=self.family_name.data.strip(),
+            given_name=self.given_name.data.strip(),
+            birth_date=self.birth_date.data,
+            sex=self.sex.data,
+            diagnosis=self.diagnosis.data,
+            sci_level=(self.sci_level.data or None) if is_sci else None,
+            ais_grade=(self.ais_grade.data or None) if is_sci else None,
+            diagnosis_detail=(self.diagnosis_detail.data or "").strip(),
+            egfr=_decimal(self.egfr.data) if (self.egfr.data or "").strip() else None,
+            egfr_date=self.egfr_date.data,
+            on_dialysis=bool(self.on_dialysis.data),
+            referring_name=(self.referring_name.data or "").strip(),
+            referring_email=(self.referring_email.data or "").strip().lower(),
+            care_team_ids=tuple(sorted(set(self.care_team.data or []))),
+        )
+
+
+@dataclass(frozen=True)
+class DoseEntry:
+    effective_date: date
+    route: str
+    daily_dose: Decimal
+    unit: str
+    stopped: bool
+    schedule: str
+    formulation: str
+    reason: str
+
+
+DOSE_UNITS = {"mg/day": "mg/day", "mcg/day": "mcg/day", "mL/day": "mL/day (volume)"}
+
+
+class DoseChangeForm(FlaskForm):
+    effective_date = DateField(
+        "Effective from", validators=[InputRequired(REQUIRED)], format="%Y-%m-%d"
+    )
+    route = RadioField("Route", choices=_choices(scales.ROUTES), validators=[Optional()])
+    daily_dose = StringField("Total daily dose", validators=[Length(max=12)])
+    unit = SelectField("Unit", choices=_choices(DOSE_UNITS), validators=[Optional()])
+    stopped = BooleanField("Baclofen stopped (dose 0)")
+    schedule = StringField(
+        "Schedule", validators=[Length(max=120)], description="e.g. 10 mg three times a day"
+    )
+    formulation = StringField(
+        "Formulation", validators=[Length(max=120)], description="e.g. 10 mg tablets"
+    )
+    reason = TextAreaField("Reason", validators=[Length(max=300)])
+
+    def validate_on_submit_with(self, today: date) -> bool:
+        """Run field checks, then the regimen rules of `dosing.check_dose_entry`."""
+        valid = self.validate_on_submit()
+        if self.effective_date.data is None and not self.effective_date.errors:
+            return False
+        dose = _decimal(self.daily_dose.data)
+        if dose is None and not self.stopped.data:
+            self.daily_dose.errors = [
+                *self.daily_dose.errors,
+                "Enter the total daily dose as a number.",
+            ]
+            return False
+        problems = dosing.check_dose_entry(
+            route=self.route.data or None,
+            daily_dose=dose if dose is not None else Decimal(0),
+            unit=self.unit.data or None,
+            effective_date=self.effective_date.data,
+            today=today,
+            stopping=bool(self.stopped.data),
+        )
+        for name, message in problems.items():
+            field = getattr(self, name)
+            field.errors = [*field.errors, message]
+        return valid and not problems
+
+    def as_entry(self) -> DoseEntry:
+        dose = _decimal(self.daily_dose.data)
+        return DoseEntry(
+            effective_date=self.effective_date.data,
+            route=self.route.data,
+            daily_dose=Decimal(0) if self.stopped.data else dose,
+            unit=self.unit.data,
+            stopped=bool(self.stopped.data),
+            schedule=(self.schedule.data or "").strip(),
+            formulation=(self.formulation.data or "").strip(),
+            reason=(self.reason.data or "").strip(),
+        )
+
+
+def _decimal(text: str | None) -> Decimal | None:
+    try:
+        value = Decimal((text or "").strip().replace(",", "."))
+    except InvalidOperation:
+        return None
+    return value if value.is_finite() else None

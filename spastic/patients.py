@@ -1,0 +1,123 @@
+"""Patients: search, create, edit and the detail page with the regimen timeline."""
+
+from datetime import date
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import func, or_
+
+from spastic import audit, dosing
+from spastic.access import patient_for, role_required, visible_patients
+from spastic.extensions import db
+from spastic.forms import PatientForm
+from spastic.models import Patient
+from spastic.patient_records import (
+    DuplicateMRN,
+    create_patient,
+    physicians_of,
+    snapshot,
+    update_patient,
+)
+from spastic.regimen import as_pure_changes
+
+bp = Blueprint("patients", __name__, url_prefix="/patients")
+SEARCH_LIMIT = 50
+
+
+@bp.get("")
+@role_required("therapist", "physician")
+def index():
+    """List the patients the user may see, filtered by name or MRN."""
+    query = (request.args.get("q") or "").strip()[:100]
+    patients = _search(query)
+    audit.record("list", entity="patient", changes={"q": (None, query)} if query else None)
+    db.session.commit()
+    template = "patients/_results.html" if request.args.get("partial") else "patients/index.html"
+    return render_template(template, patients=patients, q=query)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@role_required("therapist")
+def new():
+    """Register a patient in the user's clinic."""
+    form = _patient_form()
+    if form.validate_on_submit():
+        try:
+            patient = create_patient(current_user.clinic_id, form.as_details())
+        except DuplicateMRN:
+            form.mrn.errors = ["Another patient of this clinic already has this MRN."]
+        else:
+            db.session.commit()
+            flash(f"{patient.display_name} is registered.", "success")
+            return redirect(url_for("patients.detail", patient_id=patient.id))
+    return render_template("patients/form.html", form=form, patient=None)
+
+
+@bp.get("/<int:patient_id>")
+@login_required
+def detail(patient_id: int):
+    """Show a patient: details, care team, regimen timeline and the dose in force today."""
+    patient = patient_for(current_user, patient_id)
+    in_force = dosing.dose_in_force(as_pure_changes(patient.dose_changes), date.today())
+    audit.record("view", entity="patient", entity_id=patient.id, patient_id=patient.id)
+    db.session.commit()
+    return render_template(
+        "patients/detail.html",
+        patient=patient,
+        changes=list(reversed(patient.dose_changes)),
+        in_force=in_force,
+        today=date.today(),
+    )
+
+
+@bp.route("/<int:patient_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(patient_id: int):
+    """Edit a patient's details; a concurrent edit is shown, never silently overwritten."""
+    patient = patient_for(current_user, patient_id, write=True)
+    form = _patient_form(obj=patient)
+    if request.method == "GET":
+        form.care_team.data = [u.id for u in patient.care_team]
+    posted_version = request.form.get("version", type=int)
+    if form.validate_on_submit():
+        if posted_version != patient.version:
+            flash(
+                "Someone else saved this patient while you were editing. Their values are "
+                "now stored; your input is kept below - check it and save again.",
+                "error",
+            )
+        else:
+            try:
+                changes = update_patient(patient, form.as_details())
+            except DuplicateMRN:
+                form.mrn.errors = ["Another patient of this clinic already has this MRN."]
+            else:
+                db.session.commit()
+                flash("Saved." if changes else "Nothing changed.", "success")
+                return redirect(url_for("patients.detail", patient_id=patient.id))
+    return render_template(
+        "patients/form.html", form=form, patient=patient, stored=snapshot(patient)
+    )
+
+
+def _patient_form(obj=None) -> PatientForm:
+    form = PatientForm(obj=obj)
+    form.care_team.choices = [(u.id, u.name) for u in physicians_of(current_user.clinic_id)]
+    return form
+
+
+def _search(query: str) -> list[Patient]:
+    select_ = visible_patients(current_user)
+    if query:
+        escaped = query.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        like = f"%{escaped}%"
+        full_name = func.lower(Patient.given_name + " " + Patient.family_name)
+        select_ = select_.where(
+            or_(
+                func.lower(Patient.mrn).like(like, escape="\\"),
+                func.lower(Patient.family_name).like(like, escape="\\"),
+                full_name.like(like, escape="\\"),
+            )
+        )
+    select_ = select_.order_by(Patient.family_name, Patient.given_name).limit(SEARCH_LIMIT)
+    return db.session.scalars(select_).all()

@@ -1,0 +1,58 @@
+"""The baclofen regimen: dated changes of the total daily dose."""
+
+import secrets
+from collections.abc import Iterable
+from datetime import date
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from spastic import dosing, scales
+from spastic.access import patient_for
+from spastic.extensions import db
+from spastic.forms import DoseChangeForm
+from spastic.models import DoseChange
+from spastic.patient_records import add_dose_change
+
+bp = Blueprint("regimen", __name__, url_prefix="/patients/<int:patient_id>/doses")
+
+
+def as_pure_changes(changes: Iterable[DoseChange]) -> list[dosing.DoseChange]:
+    """Hand stored regimen rows to the pure dosing code."""
+    return [
+        dosing.DoseChange(
+            effective_date=c.effective_date,
+            route=c.route,
+            daily_dose=c.daily_dose,
+            unit=c.unit,
+            sequence=c.id,
+            stopped=c.stopped,
+        )
+        for c in changes
+    ]
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@login_required
+def new(patient_id: int):
+    """Record a change of the regimen (once per submission, however often it is sent)."""
+    patient = patient_for(current_user, patient_id, write=True)
+    form = DoseChangeForm()
+    key = request.form.get("submission_key") or secrets.token_urlsafe(24)
+    if request.method == "GET":
+        in_force = dosing.dose_in_force(as_pure_changes(patient.dose_changes), date.today())
+        form.effective_date.data = date.today()
+        form.route.data = in_force.route if in_force else "oral"
+        form.unit.data = dosing_unit(form.route.data)
+    elif form.validate_on_submit_with(today=date.today()):
+        _change, created = add_dose_change(patient, form.as_entry(), current_user, key[:64])
+        db.session.commit()
+        if created:
+            flash("The regimen change is recorded.", "success")
+        return redirect(url_for("patients.detail", patient_id=patient.id))
+    return render_template("regimen/form.html", form=form, patient=patient, submission_key=key)
+
+
+def dosing_unit(route: str | None) -> str:
+    """Return the unit a route is dosed in (mg/day oral, mcg/day intrathecal)."""
+    return scales.ROUTE_UNITS.get(route or "oral", "mg/day")

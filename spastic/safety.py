@@ -1,0 +1,364 @@
+"""Safety flags on a baclofen regimen and the visits, each rule citing its source.
+
+Rules of issue #4 section 4; every number comes from `dosing.THRESHOLDS`. Pure: no app, no database.
+"""
+
+from collections.abc import Iterable, Sequence
+from datetime import date, timedelta
+from decimal import ROUND_UP, Decimal
+from itertools import pairwise
+
+from spastic import scales
+from spastic.dosing import (
+    SEVERITIES,
+    THRESHOLD_BY_KEY,
+    DoseChange,
+    Flag,
+    day_doses,
+    dose_in_force,
+    increases,
+)
+from spastic.dosing import format_dose as _fmt
+from spastic.records import PatientContext, VisitRecord
+
+# Signs of abrupt withdrawal, from the baclofen labels (CLINICAL.md).
+WITHDRAWAL_SIGNS = (
+    "hallucinations, seizures, high fever, altered mental status, rebound spasticity, "
+    "rigidity, rhabdomyolysis, multi-organ failure and death"
+)
+
+
+def _limit(key: str) -> Decimal:
+    return THRESHOLD_BY_KEY[key].value
+
+
+def legacy_row_flags(changes: Sequence[DoseChange]) -> list[Flag]:
+    """Flag stored dose rows with a missing route or a unit that does not match the route.
+
+    Such rows are refused at entry (issue #2) and left out of every dose series.
+    """
+    flags = []
+    for change in changes:
+        if change.route not in scales.ROUTES:
+            message = (
+                f"The dose entered for {change.effective_date:%d %b %Y} has no route, so it "
+                "is left out of the dose history; record whether it was oral or intrathecal."
+            )
+            flags.append(_data_flag("dose_route_missing", message, change))
+        elif not change.is_valid:
+            expected = scales.ROUTE_UNITS[change.route]
+            message = (
+                f"The {change.route} dose entered for {change.effective_date:%d %b %Y} is in "
+                f"{change.unit or 'no unit'}, not {expected}, so it is left out of the dose "
+                "history; re-enter it in the right unit."
+            )
+            flags.append(_data_flag("dose_unit_mismatch", message, change))
+    return flags
+
+
+def _data_flag(code: str, message: str, change: DoseChange) -> Flag:
+    source = "issue #2: route required; oral in mg/day, intrathecal in mcg/day, never mL"
+    return Flag(code, "caution", message, source, change.effective_date, dose_change=change)
+
+
+def oral_max_flags(changes: Sequence[DoseChange]) -> list[Flag]:
+    """Flag each oral dose above 80 mg/day (tablet label: maximum recommended 80 mg/day)."""
+    limit = _limit("oral_max")
+    return [
+        Flag(
+            "oral_above_max",
+            "caution",
+            f"Oral baclofen {_fmt(c.daily_dose)} mg/day from {c.effective_date:%d %b %Y} is "
+            f"above the label's maximum recommended dose of {limit} mg/day.",
+            THRESHOLD_BY_KEY["oral_max"].source,
+            c.effective_date,
+            dose_change=c,
+            thresholds=("oral_max",),
+        )
+        for c in day_doses(changes, "oral")
+        if c.daily_dose > limit
+    ]
+
+
+def oral_titration_flags(changes: Sequence[DoseChange]) -> list[Flag]:
+    """Flag oral increases faster than the label's titration.
+
+    Tablet label: steps of about +15 mg/day no sooner than every 3 days. Flagged when the dose
+    rises more than 15 mg/day above the dose in force 3 days earlier, or an increase comes less
+    than 3 days after the previous one (the first recorded dose counts as a step).
+    """
+    step, days = _limit("oral_step"), int(_limit("oral_step_days"))
+    days_of_dose = day_doses(changes, "oral")
+    flags, last_step = [], None
+    for before, change in zip([None, *days_of_dose], days_of_dose, strict=False):
+        if before is not None and change.daily_dose <= before.daily_dose:
+            continue
+        earlier = dose_in_force(days_of_dose, change.effective_date - timedelta(days=days))
+        reasons = []
+        if earlier is not None and change.daily_dose - earlier.daily_dose > step:
+            reasons.append(
+                f"{_fmt(change.daily_dose - earlier.daily_dose)} mg/day above the dose "
+                f"{days} days earlier"
+            )
+        if last_step is not None and (change.effective_date - last_step).days < days:
+            reasons.append(f"{(change.effective_date - last_step).days} days after the last step")
+        last_step = change.effective_date
+        if before is not None and reasons:
+            flags.append(_titration_flag(change, before, reasons))
+    return flags
+
+
+def _titration_flag(change: DoseChange, before: DoseChange, reasons: list[str]) -> Flag:
+    step, days = _limit("oral_step"), _limit("oral_step_days")
+    message = (
+        f"Oral baclofen rose from {_fmt(before.daily_dose)} to {_fmt(change.daily_dose)} mg/day "
+        f"on {change.effective_date:%d %b %Y} ({'; '.join(reasons)}): faster than the label's "
+        f"titration of about +{step} mg/day no sooner than every {days} days."
+    )
+    source = THRESHOLD_BY_KEY["oral_step"].source
+    return Flag(
+        "oral_titration_fast", "caution", message, source, change.effective_date,
+        dose_change=change, thresholds=("oral_step", "oral_step_days"),
+    )  # fmt: skip
+
+
+def abrupt_stop_flags(changes: Sequence[DoseChange], patient: PatientContext) -> list[Flag]:
+    """Flag a dose that reaches zero less than 7 days after the reduction began.
+
+    The reduction begins at the first cut from the previous steady dose (the run of consecutive
+    cuts ending at zero). Labels: reduce slowly, about 1-2 weeks; a 7+ day taper is not flagged.
+    """
+    taper = int(_limit("taper_days"))
+    flags = []
+    for route in scales.ROUTES:
+        days_of_dose = day_doses(changes, route)
+        for index, change in enumerate(days_of_dose):
+            if index == 0 or change.daily_dose != 0 or days_of_dose[index - 1].daily_dose == 0:
+                continue
+            first_cut = index
+            while first_cut > 1 and (
+                days_of_dose[first_cut - 1].daily_dose < days_of_dose[first_cut - 2].daily_dose
+            ):
+                first_cut -= 1
+            began = days_of_dose[first_cut].effective_date
+            if (change.effective_date - began).days < taper:
+                flags.append(_abrupt_flag(change, began, patient))
+    return flags
+
+
+def _abrupt_flag(change: DoseChange, began: date, patient: PatientContext) -> Flag:
+    elapsed = (change.effective_date - began).days
+    how = "in one step" if elapsed == 0 else f"{elapsed} days after the reduction began"
+    message = (
+        f"{scales.ROUTES[change.route or '']} baclofen reached zero on "
+        f"{change.effective_date:%d %b %Y}, {how}. The labels advise reducing slowly over "
+        f"about 1-2 weeks. Watch for withdrawal: {WITHDRAWAL_SIGNS}."
+        + _high_risk_note(patient, change.route)
+    )
+    return Flag(
+        "abrupt_stop", "warning", message, THRESHOLD_BY_KEY["taper_days"].source,
+        change.effective_date, dose_change=change, thresholds=("taper_days",),
+    )  # fmt: skip
+
+
+def _high_risk_note(patient: PatientContext, route: str | None) -> str:
+    """Lioresal Intrathecal label: higher withdrawal risk with injury at T6 or above."""
+    if route == "oral" or not patient.sci_level:
+        return ""
+    if scales.level_at_or_above_t6(patient.sci_level):
+        return f" Injury at {patient.sci_level} (T6 or above) raises the withdrawal risk."
+    return ""
+
+
+def reported_stop_flags(
+    changes: Sequence[DoseChange], visits: Sequence[VisitRecord], patient: PatientContext
+) -> list[Flag]:
+    """Flag a visit recording the drug as stopped while a dose above zero is in force.
+
+    Labels: abrupt withdrawal is dangerous; a stop the regimen already shows (dose 0 in force
+    on every route) was planned and is judged by `abrupt_stop_flags` instead.
+    """
+    valid = [c for c in changes if c.is_valid]
+    flags = []
+    for visit in visits:
+        if visit.adherence != "stopped":
+            continue
+        in_force = [dose_in_force(valid, visit.visit_date, route) for route in scales.ROUTES]
+        known = [c for c in in_force if c is not None]
+        if known and all(c.daily_dose == 0 for c in known):
+            continue
+        regimen = "while the regimen shows it still prescribed" if known else "abruptly"
+        message = (
+            f"The visit of {visit.visit_date:%d %b %Y} records that baclofen was stopped "
+            f"{regimen}. The labels advise reducing slowly over about 1-2 weeks. "
+            f"Watch for withdrawal: {WITHDRAWAL_SIGNS}."
+        )
+        routes = {c.route for c in known if c.daily_dose > 0}
+        message += _high_risk_note(patient, "intrathecal" if routes != {"oral"} else "oral")
+        flags.append(
+            Flag("reported_stop", "warning", message, "Baclofen labels, abrupt withdrawal",
+                 visit.visit_date, related_visit_id=visit.visit_id, thresholds=("taper_days",))
+        )  # fmt: skip
+    return flags
+
+
+def intrathecal_step_flags(changes: Sequence[DoseChange], patient: PatientContext) -> list[Flag]:
+    """Flag an intrathecal rise above 30% per 24 h (spinal origin) or 15% (cerebral origin).
+
+    Lioresal Intrathecal label titration: +10-30% per 24 h spinal, +5-15% cerebral. When the
+    origin is unknown (diagnosis "other") the stricter cerebral limit applies.
+    """
+    origin = scales.spasticity_origin(patient.diagnosis)
+    key = "it_step_spinal" if origin == "spinal" else "it_step_cerebral"
+    limit = _limit(key)
+    days_of_dose = day_doses(changes, "intrathecal")
+    flags = []
+    for change in days_of_dose:
+        day_before = dose_in_force(days_of_dose, change.effective_date - timedelta(days=1))
+        if day_before is None or day_before.daily_dose <= 0:
+            continue
+        rise = change.daily_dose - day_before.daily_dose
+        if rise * 100 > limit * day_before.daily_dose:
+            # Rounded away from the limit so that a shown 30.0% never hides a real 30.04%.
+            percent = (rise * 100 / day_before.daily_dose).quantize(Decimal("0.1"), ROUND_UP)
+            who = f"{origin} origin" if origin else "origin not recorded, so the stricter limit"
+            message = (
+                f"Intrathecal baclofen rose {_fmt(percent)}% in 24 h, from "
+                f"{_fmt(day_before.daily_dose)} to {_fmt(change.daily_dose)} mcg/day on "
+                f"{change.effective_date:%d %b %Y}; the label titrates by at most {limit}% "
+                f"per 24 h ({who})."
+            )
+            flags.append(
+                Flag("intrathecal_step_fast", "warning", message, THRESHOLD_BY_KEY[key].source,
+                     change.effective_date, dose_change=change, thresholds=(key,))
+            )  # fmt: skip
+    return flags
+
+
+def renal_flags(changes: Sequence[DoseChange], patient: PatientContext) -> list[Flag]:
+    """Flag reduced kidney function while oral baclofen is prescribed.
+
+    Baclofen is excreted mainly unchanged by the kidneys (tablet label: use caution, reduce dose;
+    Vlavonou 2014). eGFR below 30 mL/min/1.73m2 or dialysis: avoid (AJKD 2017), a warning.
+    eGFR below 60: caution (issue #4 section 4; this figure is not in CLINICAL.md).
+    """
+    oral = day_doses(changes, "oral")
+    if not oral or oral[-1].daily_dose <= 0:
+        return []
+    avoid, caution = _limit("egfr_avoid"), _limit("egfr_caution")
+    egfr = None if patient.egfr is None else Decimal(str(patient.egfr))
+    if patient.on_dialysis or (egfr is not None and egfr < avoid):
+        reason = "The patient is on dialysis" if patient.on_dialysis else f"eGFR is {egfr}"
+        message = (
+            f"{reason} and oral baclofen is prescribed: avoid oral baclofen when eGFR is "
+            f"below {avoid} mL/min/1.73m2 or on dialysis, because it is cleared by the kidneys."
+        )
+        return [Flag("renal_avoid", "warning", message, "AJKD 2017", None,
+                     thresholds=("egfr_avoid",))]  # fmt: skip
+    if egfr is not None and egfr < caution:
+        message = (
+            f"eGFR is {egfr} (below {caution} mL/min/1.73m2) and oral baclofen is prescribed: "
+            "use caution and reduce the dose, because it is cleared by the kidneys "
+            "(reductions of about 1/3 to 2/3 with worsening kidney disease, Vlavonou 2014)."
+        )
+        return [Flag("renal_caution", "caution", message, THRESHOLD_BY_KEY["egfr_caution"].source,
+                     None, thresholds=("egfr_caution",))]  # fmt: skip
+    return []
+
+
+def side_effect_flags(changes: Sequence[DoseChange], visits: Sequence[VisitRecord]) -> list[Flag]:
+    """Flag side effects newly reported at a visit that follows a dose increase.
+
+    New = reported now (any severity but "none") and not at the previous visit; linked to the
+    latest increase effective after the previous visit and on or before this one. Adverse
+    reactions as listed on the baclofen tablet label.
+    """
+    rises = increases(changes)
+    flags = []
+    for previous, visit in pairwise(visits):
+        new = visit.side_effects_present() - previous.side_effects_present()
+        linked = [
+            (before, after)
+            for before, after in rises
+            if previous.visit_date < after.effective_date <= visit.visit_date
+        ]
+        if not new or not linked:
+            continue
+        before, after = linked[-1]
+        names = ", ".join(scales.SIDE_EFFECTS[code].lower() for code in scales.SIDE_EFFECTS
+                          if code in new)  # fmt: skip
+        message = (
+            f"New at the visit of {visit.visit_date:%d %b %Y}: {names}, after the "
+            f"{after.route} dose rose from {_fmt(before.daily_dose)} to "
+            f"{_fmt(after.daily_dose)} {after.unit} on {after.effective_date:%d %b %Y}."
+        )
+        flags.append(Flag("side_effect_after_increase", "caution", message,
+                          "Baclofen tablet label, adverse reactions", visit.visit_date,
+                          related_visit_id=visit.visit_id, dose_change=after))  # fmt: skip
+    return flags
+
+
+def _same_rater(first: str, second: str) -> bool:
+    # A blank rater is unknown, not a different person: no flag on missing data.
+    if not first.strip() or not second.strip():
+        return True
+    return first.strip().casefold() == second.strip().casefold()
+
+
+def rater_flags(visits: Sequence[VisitRecord]) -> list[Flag]:
+    """Flag a visit rated by someone other than the previous visit's or the baseline's rater.
+
+    Inter-rater agreement of the MAS is weak (Baunsgaard 2016, SCI), so such changes in grade
+    are less comparable. Visits are expected in (date, visit id) order; the first is baseline.
+    """
+    flags = []
+    for index, visit in enumerate(visits[1:], start=1):
+        compared = {"the previous visit": visits[index - 1]}
+        if index > 1:
+            compared["the baseline visit"] = visits[0]
+        differ = [
+            f"{name} ({other.visit_date:%d %b %Y}) was rated by {other.rater}"
+            for name, other in compared.items()
+            if not _same_rater(visit.rater, other.rater)
+        ]
+        if differ:
+            message = (
+                f"Rated by {visit.rater}, while {' and '.join(differ)}: Modified Ashworth "
+                "grades from different raters are less comparable."
+            )
+            flags.append(Flag("rater_changed", "info", message,
+                              "Baunsgaard 2016 (inter-rater agreement of the MAS is weak)",
+                              visit.visit_date, related_visit_id=visit.visit_id))  # fmt: skip
+    return flags
+
+
+_SEVERITY_RANK = {severity: rank for rank, severity in enumerate(SEVERITIES)}
+
+
+def newest_first(flags: Iterable[Flag]) -> list[Flag]:
+    """Order flags newest first; undated (current) flags lead, warnings before cautions."""
+    return sorted(
+        flags,
+        key=lambda f: (f.on or date.max, _SEVERITY_RANK[f.severity], f.related_visit_id or 0,
+                       f.code, f.message),
+        reverse=True,
+    )  # fmt: skip
+
+
+def safety_flags(
+    changes: Sequence[DoseChange], patient: PatientContext, visits: Sequence[VisitRecord]
+) -> list[Flag]:
+    """Return every safety flag for a patient's dose history and visits, newest first."""
+    ordered_visits = sorted(visits, key=lambda v: (v.visit_date, v.visit_id))
+    flags = [
+        *legacy_row_flags(changes),
+        *oral_max_flags(changes),
+        *oral_titration_flags(changes),
+        *abrupt_stop_flags(changes, patient),
+        *reported_stop_flags(changes, ordered_visits, patient),
+        *intrathecal_step_flags(changes, patient),
+        *renal_flags(changes, patient),
+        *side_effect_flags(changes, ordered_visits),
+        *rater_flags(ordered_visits),
+    ]
+    return newest_first(flags)

@@ -1,0 +1,80 @@
+"""Server-side login sessions: the cookie holds a random token; the database says if it is live."""
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+from flask import Flask, current_app, session
+from sqlalchemy import select, update
+
+from spastic.extensions import db, login_manager
+from spastic.models import LoginSession, User, utcnow
+
+_TOUCH_EVERY = timedelta(seconds=60)
+
+
+def register(app: Flask) -> None:
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please log in to continue."
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = None  # our own token table does this job
+    login_manager.user_loader(load_user)
+
+
+def start(user: User) -> None:
+    """Begin a new login session: fresh cookie contents, a new token stored hashed."""
+    token = secrets.token_urlsafe(32)
+    session.clear()
+    session["sid"] = token
+    session.permanent = False
+    db.session.add(LoginSession(user_id=user.id, token_hash=_digest(token)))
+
+
+def end_current(reason: str) -> None:
+    """End the session of this cookie on the server, then forget it."""
+    row = _current_row()
+    if row is not None and row.ended_at is None:
+        row.ended_at = utcnow()
+        row.end_reason = reason
+    session.clear()
+
+
+def end_all_for(user_id: int, reason: str) -> None:
+    """End every live session of a user (disable, password change)."""
+    db.session.execute(
+        update(LoginSession)
+        .where(LoginSession.user_id == user_id, LoginSession.ended_at.is_(None))
+        .values(ended_at=utcnow(), end_reason=reason)
+    )
+
+
+def load_user(user_id: str) -> User | None:
+    """Return the user of a live session, or None so Flask-Login asks for a login."""
+    row = _current_row()
+    if row is None or row.ended_at is not None or str(row.user_id) != user_id:
+        return None
+    now = utcnow()
+    idle = timedelta(minutes=current_app.config["IDLE_TIMEOUT_MINUTES"])
+    absolute = timedelta(hours=current_app.config["ABSOLUTE_TIMEOUT_HOURS"])
+    if now - row.last_seen_at > idle or now - row.created_at > absolute:
+        row.ended_at, row.end_reason = now, "timeout"
+        db.session.commit()
+        return None
+    user = row.user
+    if not user.active:
+        return None
+    if now - row.last_seen_at > _TOUCH_EVERY:
+        row.last_seen_at = now
+        db.session.commit()
+    return user
+
+
+def _current_row() -> LoginSession | None:
+    token = session.get("sid")
+    if not token:
+        return None
+    return db.session.scalar(select(LoginSession).where(LoginSession.token_hash == _digest(token)))
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()

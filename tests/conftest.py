@@ -1,0 +1,208 @@
+"""Fixtures: an app on a real SQLite file or a real PostgreSQL server, clients, factories."""
+
+import itertools
+import os
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import text
+
+from spastic import create_app
+from spastic.extensions import db
+from spastic.models import Base, Clinic, DoseChange, Patient, User
+from spastic.passwords import hash_password
+from tests.postgres_server import PostgresServer, PostgresUnavailable
+
+PASSWORD = "correct-horse-battery"
+DATABASES = ("sqlite", "postgresql")
+_skipped_postgres: list[str] = []
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--databases",
+        default=os.environ.get("SPASTIC_TEST_DATABASES", ",".join(DATABASES)),
+        help="comma-separated databases to run app tests on (sqlite,postgresql)",
+    )
+
+
+def pytest_generate_tests(metafunc):
+    if "database" in metafunc.fixturenames:
+        chosen = metafunc.config.getoption("--databases").split(",")
+        metafunc.parametrize("database", [d for d in DATABASES if d in chosen], indirect=True)
+
+
+def pytest_terminal_summary(terminalreporter):
+    if _skipped_postgres:
+        terminalreporter.write_sep("!", "POSTGRESQL TESTS SKIPPED", red=True, bold=True)
+        terminalreporter.write_line(_skipped_postgres[0], red=True)
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    try:
+        server = PostgresServer().start()
+    except PostgresUnavailable as error:
+        if os.environ.get("CI"):
+            pytest.fail(f"PostgreSQL is required in CI and could not start: {error}")
+        _skipped_postgres.append(f"PostgreSQL could not start here: {error}")
+        pytest.skip(str(error))
+    app = create_app(_test_config(server.url()))
+    with app.app_context():
+        db.create_all()
+        db.engine.dispose()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def database(request, tmp_path):
+    """Return the URL of an empty database of the kind the test is parametrized with."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'spastic.db'}"
+    server = request.getfixturevalue("postgres_server")
+    return server.url()
+
+
+def _test_config(url: str, **extra) -> dict:
+    return {
+        "ENV_NAME": "testing",
+        "TESTING": True,
+        "SECRET_KEY": "test-secret-key-that-is-long-enough-123",
+        "DATABASE_URL": url,
+        "WTF_CSRF_ENABLED": False,
+        "RATELIMIT_ENABLED": False,
+        "SQLITE_SYNCHRONOUS": "OFF",
+        **extra,
+    }
+
+
+@pytest.fixture
+def app_config():
+    """Extra configuration for the `app` fixture; override in a test module."""
+    return {}
+
+
+@pytest.fixture
+def app(database, app_config, tmp_path):
+    app = create_app({**_test_config(database), "OUTBOX_FOLDER": str(tmp_path), **app_config})
+    with app.app_context():
+        if database.startswith("sqlite"):
+            db.create_all()
+        else:
+            _truncate_all()
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+def _truncate_all():
+    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    db.session.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    db.session.commit()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def make_clinic(app):
+    def make(name="Demo Rehab") -> Clinic:
+        clinic = Clinic(name=name)
+        db.session.add(clinic)
+        db.session.commit()
+        return clinic
+
+    return make
+
+
+@pytest.fixture
+def make_user(app):
+    counter = itertools.count(1)
+
+    def make(clinic: Clinic, role="therapist", email=None, name=None, active=True) -> User:
+        user = User(
+            clinic_id=clinic.id,
+            email=email or f"{role}{next(counter)}@{clinic.name.split()[0].lower()}.test",
+            name=name or f"{role.capitalize()} {clinic.name}",
+            role=role,
+            password_hash=hash_password(PASSWORD),
+            active=active,
+        )
+        db.session.add(user)
+        db.session.commit()
+        return user
+
+    return make
+
+
+@pytest.fixture
+def make_patient(app):
+    def make(clinic: Clinic, mrn="MRN-1", care_team=(), doses=(), **fields) -> Patient:
+        values = {
+            "family_name": "Nguyen",
+            "given_name": "Linh",
+            "birth_date": date(1985, 3, 14),
+            "sex": "female",
+            "diagnosis": "sci",
+            "sci_level": "C6",
+            **fields,
+        }
+        patient = Patient(clinic_id=clinic.id, mrn=mrn, care_team=list(care_team), **values)
+        db.session.add(patient)
+        for when, route, dose in doses:
+            unit = "mg/day" if route == "oral" else "mcg/day"
+            patient.dose_changes.append(
+                DoseChange(effective_date=when, route=route, daily_dose=Decimal(dose), unit=unit)
+            )
+        db.session.commit()
+        return patient
+
+    return make
+
+
+class AuthActions:
+    def __init__(self, client):
+        self._client = client
+
+    def login(self, user_or_email, password=PASSWORD):
+        email = getattr(user_or_email, "email", user_or_email)
+        return self._client.post("/login", data={"email": email, "password": password})
+
+    def logout(self):
+        return self._client.post("/logout")
+
+
+@pytest.fixture
+def auth(client):
+    return AuthActions(client)
+
+
+@pytest.fixture
+def clinic_world(make_clinic, make_user, make_patient):
+    """Two clinics: a therapist, two physicians and an admin at one; a therapist at the other."""
+    home, other = make_clinic("Demo Rehab"), make_clinic("Other Clinic")
+    world = {
+        "home": home,
+        "other": other,
+        "therapist": make_user(home, "therapist", email="t@home.test"),
+        "physician": make_user(home, "physician", email="p@home.test", name="Dr On Team"),
+        "outsider_physician": make_user(home, "physician", email="p2@home.test", name="Dr Off"),
+        "admin": make_user(home, "admin", email="a@home.test"),
+        "other_therapist": make_user(other, "therapist", email="t@other.test"),
+        "other_physician": make_user(other, "physician", email="p@other.test"),
+    }
+    world["patient"] = make_patient(
+        home, care_team=[world["physician"]], doses=[(date(2026, 1, 5), "oral", 30)]
+    )
+    world["other_patient"] = make_patient(other, mrn="OC-1", family_name="Fischer")
+    return world
