@@ -2,6 +2,7 @@
 
 import click
 from flask import Flask
+from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from spastic import audit
@@ -17,6 +18,7 @@ def register(app: Flask) -> None:
 
 
 @click.command("create-user")
+@with_appcontext
 @click.option("--clinic", "clinic_name", required=True, help="Clinic name (created if new).")
 @click.option("--email", required=True)
 @click.option("--name", required=True)
@@ -43,6 +45,7 @@ def create_user_command(clinic_name, email, name, role, password):
 
 
 @click.command("seed-demo")
+@with_appcontext
 def seed_demo_command():
     """Create the demo clinics, accounts and patients (does nothing if they exist)."""
     from spastic.demo import seed
@@ -55,6 +58,7 @@ def seed_demo_command():
 
 
 @click.command("audit-verify")
+@with_appcontext
 def audit_verify_command():
     """Check that no audit row was changed or deleted; exit 1 if one was."""
     problems = audit.verify(db.session.scalars(select(AuditEvent).order_by(AuditEvent.id)))

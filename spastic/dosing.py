@@ -26,37 +26,79 @@ class Threshold:
 
 
 THRESHOLDS: tuple[Threshold, ...] = (
-    Threshold("oral_max", Decimal(80), "mg/day", "Baclofen tablet label",
-              "Maximum recommended: 80 mg/day (20 mg QID)"),
-    Threshold("oral_step", Decimal(15), "mg/day", "Baclofen tablet label, titration",
-              "steps of about +15 mg/day no sooner than every 3 days"),
-    Threshold("oral_step_days", Decimal(3), "days", "Baclofen tablet label, titration",
-              "steps of about +15 mg/day no sooner than every 3 days"),
+    Threshold(
+        "oral_max",
+        Decimal(80),
+        "mg/day",
+        "Baclofen tablet label",
+        "Maximum recommended: 80 mg/day (20 mg QID)",
+    ),
+    Threshold(
+        "oral_step",
+        Decimal(15),
+        "mg/day",
+        "Baclofen tablet label, titration",
+        "steps of about +15 mg/day no sooner than every 3 days",
+    ),
+    Threshold(
+        "oral_step_days",
+        Decimal(3),
+        "days",
+        "Baclofen tablet label, titration",
+        "steps of about +15 mg/day no sooner than every 3 days",
+    ),
     # The label's "about 1-2 weeks": a taper shorter than one week is abrupt (issue #4).
-    Threshold("taper_days", Decimal(7), "days", "Baclofen labels, abrupt withdrawal",
-              "Reduce slowly (about 1-2 weeks)"),
-    Threshold("it_step_spinal", Decimal(30), "% per 24 h", "Lioresal Intrathecal label",
-              "+10-30% (spinal origin)"),
-    Threshold("it_step_cerebral", Decimal(15), "% per 24 h", "Lioresal Intrathecal label",
-              "+5-15% (cerebral origin)"),
-    Threshold("egfr_avoid", Decimal(30), "mL/min/1.73m2", "AJKD 2017",
-              "avoid if eGFR < 30 mL/min/1.73m2 or on dialysis"),
+    Threshold(
+        "taper_days",
+        Decimal(7),
+        "days",
+        "Baclofen labels, abrupt withdrawal",
+        "Reduce slowly (about 1-2 weeks)",
+    ),
+    Threshold(
+        "it_step_spinal",
+        Decimal(30),
+        "% per 24 h",
+        "Lioresal Intrathecal label",
+        "+10-30% (spinal origin)",
+    ),
+    Threshold(
+        "it_step_cerebral",
+        Decimal(15),
+        "% per 24 h",
+        "Lioresal Intrathecal label",
+        "+5-15% (cerebral origin)",
+    ),
+    Threshold(
+        "egfr_avoid",
+        Decimal(30),
+        "mL/min/1.73m2",
+        "AJKD 2017",
+        "avoid if eGFR < 30 mL/min/1.73m2 or on dialysis",
+    ),
     # CLINICAL.md says only "use caution, reduce dose" for renal impairment; the figure 60 is
     # the rule of issue #4 section 4 and is not in CLINICAL.md.
-    Threshold("egfr_caution", Decimal(60), "mL/min/1.73m2",
-              "issue #4 section 4 (renal impairment: use caution, reduce dose; tablet label)",
-              None),
-)  # fmt: skip
+    Threshold(
+        "egfr_caution",
+        Decimal(60),
+        "mL/min/1.73m2",
+        "issue #4 section 4 (renal impairment: use caution, reduce dose; tablet label)",
+        None,
+    ),
+)
 THRESHOLD_BY_KEY: dict[str, Threshold] = {t.key: t for t in THRESHOLDS}
 
 ENTRY_LIMITS: dict[str, Threshold] = {
-    "oral": Threshold("entry_oral_max", Decimal(300), "mg/day",
-                      "issue #2 plausibility limits", None),
-    "intrathecal": Threshold("entry_it_max", Decimal(2000), "mcg/day",
-                             "issue #2 plausibility limits", None),
-    "days_ahead": Threshold("entry_days_ahead", Decimal(7), "days",
-                            "issue #2 plausibility limits", None),
-}  # fmt: skip
+    "oral": Threshold(
+        "entry_oral_max", Decimal(300), "mg/day", "issue #2 plausibility limits", None
+    ),
+    "intrathecal": Threshold(
+        "entry_it_max", Decimal(2000), "mcg/day", "issue #2 plausibility limits", None
+    ),
+    "days_ahead": Threshold(
+        "entry_days_ahead", Decimal(7), "days", "issue #2 plausibility limits", None
+    ),
+}
 
 SEVERITIES: tuple[str, ...] = ("info", "caution", "warning")
 
@@ -210,3 +252,14 @@ def increases(changes: Sequence[DoseChange]) -> list[tuple[DoseChange, DoseChang
             if after.daily_dose > before.daily_dose
         ]
     return sorted(rises, key=lambda pair: (pair[1].effective_date, pair[1].sequence))
+
+
+def regimen_on(changes: Sequence[DoseChange], on: date) -> dict[str, DoseChange]:
+    """Return the valid change in force on a date for each route, in `scales.ROUTES` order.
+
+    Rows with a missing route or a unit that does not match it are left out, so oral mg/day and
+    intrathecal mcg/day never share a series. A stopped route is present with daily dose 0.
+    """
+    valid = [change for change in changes if change.is_valid]
+    in_force = {route: dose_in_force(valid, on, route) for route in scales.ROUTES}
+    return {route: change for route, change in in_force.items() if change is not None}

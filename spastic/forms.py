@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
+import email_validator
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -16,7 +17,15 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import (
+    DataRequired,
+    Email,
+    InputRequired,
+    Length,
+    Optional,
+    ValidationError,
+)
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from spastic import dosing, scales
@@ -25,12 +34,28 @@ from spastic.passwords import password_problem
 
 REQUIRED = "This field is required."
 
+# Demo and test accounts use the reserved .test domain (RFC 2606); accept it like any other.
+if "test" in email_validator.SPECIAL_USE_DOMAIN_NAMES:
+    email_validator.SPECIAL_USE_DOMAIN_NAMES.remove("test")
+
 
 class CheckboxList(SelectMultipleField):
     """Several choices shown as a list of checkboxes (touch-friendly, no hidden select)."""
 
     widget = ListWidget(prefix_label=False)
     option_widget = CheckboxInput()
+
+    def pre_validate(self, form):
+        try:
+            super().pre_validate(form)
+        except ValidationError:
+            raise ValidationError("Choose only from the options shown.") from None
+
+
+def choices(mapping: dict, blank: str | None = None) -> list[SelectChoice]:
+    """Turn {value: label} into WTForms choices, optionally after a blank first option."""
+    options = [SelectChoice(value, label) for value, label in mapping.items()]
+    return [SelectChoice("", blank), *options] if blank is not None else options
 
 
 class LoginForm(FlaskForm):
@@ -51,13 +76,13 @@ class UserForm(FlaskForm):
     email = EmailField(
         "Email", validators=[DataRequired(REQUIRED), Email("Enter a valid email address.")]
     )
-    role = SelectField("Role", choices=[(r, r.capitalize()) for r in ROLES])
+    role = SelectField("Role", choices=choices({r: r.capitalize() for r in ROLES}))
     password = PasswordField("First password", validators=[DataRequired(REQUIRED)])
 
     def validate_password(self, field):
         problem = password_problem(field.data or "", email=self.email.data or "")
         if problem:
-            raise ValueError(problem)
+            raise ValidationError(problem)
 
     def as_new_user(self) -> NewUser:
         return NewUser(
@@ -76,11 +101,11 @@ class PasswordChangeForm(FlaskForm):
     def validate_new_password(self, field):
         problem = password_problem(field.data or "")
         if problem:
-            raise ValueError(problem)
+            raise ValidationError(problem)
 
     def validate_confirm(self, field):
         if field.data != self.new_password.data:
-            raise ValueError("The two new passwords are not the same.")
+            raise ValidationError("The two new passwords are not the same.")
 
 
 @dataclass(frozen=True)
@@ -102,30 +127,24 @@ class PatientDetails:
     care_team_ids: tuple[int, ...]
 
 
-def _choices(mapping: dict[str, str], blank: str | None = None) -> list[tuple[str, str]]:
-    options = list(mapping.items())
-    return [("", blank), *options] if blank is not None else options
-
-
 class PatientForm(FlaskForm):
     mrn = StringField("MRN", validators=[DataRequired(REQUIRED), Length(max=40)])
     family_name = StringField("Family name", validators=[DataRequired(REQUIRED), Length(max=100)])
     given_name = StringField("Given name", validators=[DataRequired(REQUIRED), Length(max=100)])
     birth_date = DateField("Birth date", validators=[InputRequired(REQUIRED)], format="%Y-%m-%d")
-    sex = RadioField("Sex", choices=_choices(scales.SEXES), validators=[InputRequired(REQUIRED)])
+    sex = RadioField("Sex", choices=choices(scales.SEXES), validators=[InputRequired(REQUIRED)])
     diagnosis = SelectField(
         "Diagnosis",
-        choices=_choices(scales.DIAGNOSES, "Choose…"),
+        choices=choices(scales.DIAGNOSES, "Choose…"),
         validators=[DataRequired(REQUIRED)],
     )
     sci_level = SelectField(
         "SCI neurological level",
-        choices=[("", "—"), *[(v, v) for v in scales.SCI_LEVELS]],
-        validators=[Optional()],
+        choices=choices({v: v for v in scales.SCI_LEVELS}, "—"),
     )
     ais_grade = SelectField(
         "AIS grade",
-        choices=[("", "—"), *[(v, v) for v in scales.AIS_GRADES]],
+        choices=choices({v: v for v in scales.AIS_GRADES}, "—"),
         validators=[Optional()],
     )
     diagnosis_detail = StringField("Diagnosis details", validators=[Length(max=200)])
@@ -141,27 +160,27 @@ class PatientForm(FlaskForm):
 
     def validate_birth_date(self, field):
         if field.data and field.data > date.today():
-            raise ValueError("The birth date cannot be in the future.")
+            raise ValidationError("The birth date cannot be in the future.")
         if field.data and field.data.year < 1900:
-            raise ValueError("Check the birth date: it is before 1900.")
+            raise ValidationError("Check the birth date: it is before 1900.")
 
     def validate_sci_level(self, field):
         if self.diagnosis.data == "sci" and not field.data:
-            raise ValueError("Choose the neurological level for a spinal cord injury.")
+            raise ValidationError("Choose the neurological level for a spinal cord injury.")
 
     def validate_egfr(self, field):
         if not (field.data or "").strip():
             return
         value = _decimal(field.data)
         if value is None or not Decimal(0) < value <= Decimal(200):
-            raise ValueError("Enter eGFR as a number between 1 and 200 mL/min/1.73 m².")
+            raise ValidationError("Enter eGFR as a number between 1 and 200 mL/min/1.73 m².")
         if not self.egfr_date.data:
             self.egfr_date.errors = [*self.egfr_date.errors, "Give the date of this eGFR result."]
-            raise ValueError("The eGFR needs the date it was measured.")
+            raise ValidationError("The eGFR needs the date it was measured.")
 
     def validate_egfr_date(self, field):
         if field.data and field.data > date.today():
-            raise ValueError("The eGFR date cannot be in the future.")
+            raise ValidationError("The eGFR date cannot be in the future.")
 
     def as_details(self) -> PatientDetails:
         is_sci = self.diagnosis.data == "sci"
@@ -203,9 +222,9 @@ class DoseChangeForm(FlaskForm):
     effective_date = DateField(
         "Effective from", validators=[InputRequired(REQUIRED)], format="%Y-%m-%d"
     )
-    route = RadioField("Route", choices=_choices(scales.ROUTES), validators=[Optional()])
+    route = RadioField("Route", choices=choices(scales.ROUTES), validators=[Optional()])
     daily_dose = StringField("Total daily dose", validators=[Length(max=12)])
-    unit = SelectField("Unit", choices=_choices(DOSE_UNITS), validators=[Optional()])
+    unit = SelectField("Unit", choices=choices(DOSE_UNITS), validators=[Optional()])
     stopped = BooleanField("Baclofen stopped (dose 0)")
     schedule = StringField(
         "Schedule", validators=[Length(max=120)], description="e.g. 10 mg three times a day"

@@ -9,7 +9,7 @@ from sqlalchemy import func, or_
 from spastic import audit, dosing
 from spastic.access import patient_for, role_required, visible_patients
 from spastic.extensions import db
-from spastic.forms import PatientForm
+from spastic.forms import PatientForm, choices
 from spastic.models import Patient
 from spastic.patient_records import (
     DuplicateMRN,
@@ -102,7 +102,7 @@ def edit(patient_id: int):
 
 def _patient_form(obj=None) -> PatientForm:
     form = PatientForm(obj=obj)
-    form.care_team.choices = [(u.id, u.name) for u in physicians_of(current_user.clinic_id)]
+    form.care_team.choices = choices({u.id: u.name for u in physicians_of(current_user.clinic_id)})
     return form
 
 

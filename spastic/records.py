@@ -67,6 +67,16 @@ class VisitRecord:
         return frozenset(code for code, sev in self.side_effects.items() if sev != "none")
 
 
+def same_rater(first: str, second: str) -> bool:
+    """Compare raters' names ignoring case and spaces; a blank name matches anyone.
+
+    A blank rater is unknown, not a different person, so it never raises a rater-change flag.
+    """
+    if not first.strip() or not second.strip():
+        return True
+    return first.strip().casefold() == second.strip().casefold()
+
+
 @dataclass(frozen=True)
 class PatientContext:
     """What the dose checks need to know about the patient."""

@@ -19,7 +19,7 @@ from spastic.dosing import (
     increases,
 )
 from spastic.dosing import format_dose as _fmt
-from spastic.records import PatientContext, VisitRecord
+from spastic.records import PatientContext, VisitRecord, same_rater
 
 # Signs of abrupt withdrawal, from the baclofen labels (CLINICAL.md).
 WITHDRAWAL_SIGNS = (
@@ -30,6 +30,25 @@ WITHDRAWAL_SIGNS = (
 
 def _limit(key: str) -> Decimal:
     return THRESHOLD_BY_KEY[key].value
+
+
+def _dose_flag(code: str, severity: str, message: str, change: DoseChange, *keys: str) -> Flag:
+    """A flag about one dose change, citing its thresholds' source."""
+    source = THRESHOLD_BY_KEY[keys[0]].source
+    return Flag(code, severity, message, source, change.effective_date, None, change, keys)
+
+
+def _visit_flag(
+    code: str,
+    severity: str,
+    message: str,
+    source: str,
+    visit: VisitRecord,
+    change: DoseChange | None = None,
+    *keys: str,
+) -> Flag:
+    """A flag about one visit, linked to it (and to a dose change when there is one)."""
+    return Flag(code, severity, message, source, visit.visit_date, visit.visit_id, change, keys)
 
 
 def legacy_row_flags(changes: Sequence[DoseChange]) -> list[Flag]:
@@ -65,15 +84,13 @@ def oral_max_flags(changes: Sequence[DoseChange]) -> list[Flag]:
     """Flag each oral dose above 80 mg/day (tablet label: maximum recommended 80 mg/day)."""
     limit = _limit("oral_max")
     return [
-        Flag(
+        _dose_flag(
             "oral_above_max",
             "caution",
             f"Oral baclofen {_fmt(c.daily_dose)} mg/day from {c.effective_date:%d %b %Y} is "
             f"above the label's maximum recommended dose of {limit} mg/day.",
-            THRESHOLD_BY_KEY["oral_max"].source,
-            c.effective_date,
-            dose_change=c,
-            thresholds=("oral_max",),
+            c,
+            "oral_max",
         )
         for c in day_doses(changes, "oral")
         if c.daily_dose > limit
@@ -115,11 +132,9 @@ def _titration_flag(change: DoseChange, before: DoseChange, reasons: list[str]) 
         f"on {change.effective_date:%d %b %Y} ({'; '.join(reasons)}): faster than the label's "
         f"titration of about +{step} mg/day no sooner than every {days} days."
     )
-    source = THRESHOLD_BY_KEY["oral_step"].source
-    return Flag(
-        "oral_titration_fast", "caution", message, source, change.effective_date,
-        dose_change=change, thresholds=("oral_step", "oral_step_days"),
-    )  # fmt: skip
+    return _dose_flag(
+        "oral_titration_fast", "caution", message, change, "oral_step", "oral_step_days"
+    )
 
 
 def abrupt_stop_flags(changes: Sequence[DoseChange], patient: PatientContext) -> list[Flag]:
@@ -155,10 +170,7 @@ def _abrupt_flag(change: DoseChange, began: date, patient: PatientContext) -> Fl
         f"about 1-2 weeks. Watch for withdrawal: {WITHDRAWAL_SIGNS}."
         + _high_risk_note(patient, change.route)
     )
-    return Flag(
-        "abrupt_stop", "warning", message, THRESHOLD_BY_KEY["taper_days"].source,
-        change.effective_date, dose_change=change, thresholds=("taper_days",),
-    )  # fmt: skip
+    return _dose_flag("abrupt_stop", "warning", message, change, "taper_days")
 
 
 def _high_risk_note(patient: PatientContext, route: str | None) -> str:
@@ -195,10 +207,10 @@ def reported_stop_flags(
         )
         routes = {c.route for c in known if c.daily_dose > 0}
         message += _high_risk_note(patient, "intrathecal" if routes != {"oral"} else "oral")
+        source = THRESHOLD_BY_KEY["taper_days"].source
         flags.append(
-            Flag("reported_stop", "warning", message, "Baclofen labels, abrupt withdrawal",
-                 visit.visit_date, related_visit_id=visit.visit_id, thresholds=("taper_days",))
-        )  # fmt: skip
+            _visit_flag("reported_stop", "warning", message, source, visit, None, "taper_days")
+        )
     return flags
 
 
@@ -228,10 +240,7 @@ def intrathecal_step_flags(changes: Sequence[DoseChange], patient: PatientContex
                 f"{change.effective_date:%d %b %Y}; the label titrates by at most {limit}% "
                 f"per 24 h ({who})."
             )
-            flags.append(
-                Flag("intrathecal_step_fast", "warning", message, THRESHOLD_BY_KEY[key].source,
-                     change.effective_date, dose_change=change, thresholds=(key,))
-            )  # fmt: skip
+            flags.append(_dose_flag("intrathecal_step_fast", "warning", message, change, key))
     return flags
 
 
@@ -253,16 +262,18 @@ def renal_flags(changes: Sequence[DoseChange], patient: PatientContext) -> list[
             f"{reason} and oral baclofen is prescribed: avoid oral baclofen when eGFR is "
             f"below {avoid} mL/min/1.73m2 or on dialysis, because it is cleared by the kidneys."
         )
-        return [Flag("renal_avoid", "warning", message, "AJKD 2017", None,
-                     thresholds=("egfr_avoid",))]  # fmt: skip
+        source = THRESHOLD_BY_KEY["egfr_avoid"].source
+        return [Flag("renal_avoid", "warning", message, source, None, thresholds=("egfr_avoid",))]
     if egfr is not None and egfr < caution:
         message = (
             f"eGFR is {egfr} (below {caution} mL/min/1.73m2) and oral baclofen is prescribed: "
             "use caution and reduce the dose, because it is cleared by the kidneys "
             "(reductions of about 1/3 to 2/3 with worsening kidney disease, Vlavonou 2014)."
         )
-        return [Flag("renal_caution", "caution", message, THRESHOLD_BY_KEY["egfr_caution"].source,
-                     None, thresholds=("egfr_caution",))]  # fmt: skip
+        source = THRESHOLD_BY_KEY["egfr_caution"].source
+        return [
+            Flag("renal_caution", "caution", message, source, None, thresholds=("egfr_caution",))
+        ]
     return []
 
 
@@ -285,24 +296,19 @@ def side_effect_flags(changes: Sequence[DoseChange], visits: Sequence[VisitRecor
         if not new or not linked:
             continue
         before, after = linked[-1]
-        names = ", ".join(scales.SIDE_EFFECTS[code].lower() for code in scales.SIDE_EFFECTS
-                          if code in new)  # fmt: skip
+        names = ", ".join(
+            scales.SIDE_EFFECTS[code].lower() for code in scales.SIDE_EFFECTS if code in new
+        )
         message = (
             f"New at the visit of {visit.visit_date:%d %b %Y}: {names}, after the "
             f"{after.route} dose rose from {_fmt(before.daily_dose)} to "
             f"{_fmt(after.daily_dose)} {after.unit} on {after.effective_date:%d %b %Y}."
         )
-        flags.append(Flag("side_effect_after_increase", "caution", message,
-                          "Baclofen tablet label, adverse reactions", visit.visit_date,
-                          related_visit_id=visit.visit_id, dose_change=after))  # fmt: skip
+        source = "Baclofen tablet label, adverse reactions"
+        flags.append(
+            _visit_flag("side_effect_after_increase", "caution", message, source, visit, after)
+        )
     return flags
-
-
-def _same_rater(first: str, second: str) -> bool:
-    # A blank rater is unknown, not a different person: no flag on missing data.
-    if not first.strip() or not second.strip():
-        return True
-    return first.strip().casefold() == second.strip().casefold()
 
 
 def rater_flags(visits: Sequence[VisitRecord]) -> list[Flag]:
@@ -319,16 +325,15 @@ def rater_flags(visits: Sequence[VisitRecord]) -> list[Flag]:
         differ = [
             f"{name} ({other.visit_date:%d %b %Y}) was rated by {other.rater}"
             for name, other in compared.items()
-            if not _same_rater(visit.rater, other.rater)
+            if not same_rater(visit.rater, other.rater)
         ]
         if differ:
             message = (
                 f"Rated by {visit.rater}, while {' and '.join(differ)}: Modified Ashworth "
                 "grades from different raters are less comparable."
             )
-            flags.append(Flag("rater_changed", "info", message,
-                              "Baunsgaard 2016 (inter-rater agreement of the MAS is weak)",
-                              visit.visit_date, related_visit_id=visit.visit_id))  # fmt: skip
+            source = "Baunsgaard 2016 (inter-rater agreement of the MAS is weak)"
+            flags.append(_visit_flag("rater_changed", "info", message, source, visit))
     return flags
 
 
@@ -336,13 +341,14 @@ _SEVERITY_RANK = {severity: rank for rank, severity in enumerate(SEVERITIES)}
 
 
 def newest_first(flags: Iterable[Flag]) -> list[Flag]:
-    """Order flags newest first; undated (current) flags lead, warnings before cautions."""
+    """Order flags newest first; undated (current) flags lead, then warnings before cautions.
+
+    Ties keep a fixed order (by code, then message), so the same input always reads the same.
+    """
+    by_name = sorted(flags, key=lambda f: (f.code, f.message))
     return sorted(
-        flags,
-        key=lambda f: (f.on or date.max, _SEVERITY_RANK[f.severity], f.related_visit_id or 0,
-                       f.code, f.message),
-        reverse=True,
-    )  # fmt: skip
+        by_name, key=lambda f: (f.on or date.max, _SEVERITY_RANK[f.severity]), reverse=True
+    )
 
 
 def safety_flags(

@@ -86,7 +86,7 @@ PENN_FREQUENCY: dict[int, str] = {
     1: "Mild spasms induced by stimulation",
     2: "Full spasms less than once an hour",
     3: "Spasms more than once an hour",
-    4: "Spasms more than ten times an hour",
+    4: "Spasms more than 10 times an hour",
 }
 PENN_SEVERITY: dict[int, str] = {1: "Mild", 2: "Moderate", 3: "Severe"}
 

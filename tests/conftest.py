@@ -6,15 +6,17 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from argon2 import PasswordHasher
 from sqlalchemy import text
 
 from spastic import create_app
 from spastic.extensions import db
 from spastic.models import Base, Clinic, DoseChange, Patient, User
-from spastic.passwords import hash_password
 from tests.postgres_server import PostgresServer, PostgresUnavailable
 
 PASSWORD = "correct-horse-battery"
+# Cheap argon2id parameters for fixture users only: verifying cost follows the stored hash.
+PASSWORD_HASH = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1).hash(PASSWORD)
 DATABASES = ("sqlite", "postgresql")
 _skipped_postgres: list[str] = []
 
@@ -114,13 +116,20 @@ def runner(app):
     return app.test_cli_runner()
 
 
+def _persist(app, obj):
+    """Store obj and hand it back detached with its columns loaded, for use outside a request."""
+    with app.app_context():
+        db.session.add(obj)
+        db.session.commit()
+        db.session.refresh(obj)
+        db.session.expunge(obj)
+    return obj
+
+
 @pytest.fixture
 def make_clinic(app):
     def make(name="Demo Rehab") -> Clinic:
-        clinic = Clinic(name=name)
-        db.session.add(clinic)
-        db.session.commit()
-        return clinic
+        return _persist(app, Clinic(name=name))
 
     return make
 
@@ -135,12 +144,10 @@ def make_user(app):
             email=email or f"{role}{next(counter)}@{clinic.name.split()[0].lower()}.test",
             name=name or f"{role.capitalize()} {clinic.name}",
             role=role,
-            password_hash=hash_password(PASSWORD),
+            password_hash=PASSWORD_HASH,
             active=active,
         )
-        db.session.add(user)
-        db.session.commit()
-        return user
+        return _persist(app, user)
 
     return make
 
@@ -157,15 +164,17 @@ def make_patient(app):
             "sci_level": "C6",
             **fields,
         }
-        patient = Patient(clinic_id=clinic.id, mrn=mrn, care_team=list(care_team), **values)
-        db.session.add(patient)
-        for when, route, dose in doses:
-            unit = "mg/day" if route == "oral" else "mcg/day"
-            patient.dose_changes.append(
-                DoseChange(effective_date=when, route=route, daily_dose=Decimal(dose), unit=unit)
-            )
-        db.session.commit()
-        return patient
+        with app.app_context():
+            team = [db.session.get(User, u.id) for u in care_team]
+            patient = Patient(clinic_id=clinic.id, mrn=mrn, care_team=team, **values)
+            for when, route, dose in doses:
+                unit = "mg/day" if route == "oral" else "mcg/day"
+                patient.dose_changes.append(
+                    DoseChange(
+                        effective_date=when, route=route, daily_dose=Decimal(dose), unit=unit
+                    )
+                )
+        return _persist(app, patient)
 
     return make
 

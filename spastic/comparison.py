@@ -1,0 +1,353 @@
+"""One visit summarised, and two visits compared: what changed, and whether it matters.
+
+Pure: works on `records.VisitRecord`; numbers are floats, unrounded (round only for display).
+Every threshold is a `dosing.Threshold` in `THRESHOLDS`, quoting ../shared/CLINICAL.md.
+"""
+
+import statistics
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from math import fsum
+from types import MappingProxyType
+
+from spastic import scales
+from spastic.dosing import Threshold
+from spastic.records import MuscleSide, VisitRecord, same_rater
+
+_CHEN = "Chen 2019, Eur J Phys Rehabil Med 55:754"
+_FARRAR = "Farrar 2001, Pain 94:149"
+_IMMPACT = "IMMPACT, Dworkin 2008"
+THRESHOLDS: tuple[Threshold, ...] = (
+    Threshold("mcid_upper_half_sd", Decimal("0.48"), "index", _CHEN, "upper limb 0.48 / 0.76"),
+    Threshold("mcid_upper_08_sd", Decimal("0.76"), "index", _CHEN, "upper limb 0.48 / 0.76"),
+    Threshold("mcid_lower_half_sd", Decimal("0.45"), "index", _CHEN, "lower limb 0.45 / 0.73"),
+    Threshold("mcid_lower_08_sd", Decimal("0.73"), "index", _CHEN, "lower limb 0.45 / 0.73"),
+    Threshold(
+        "responder_steps",
+        Decimal(1),
+        "grade step",
+        "trial convention, NCT00432666",
+        "reduction of >= 1 grade step",
+    ),
+    Threshold("pain_points", Decimal(2), "points", _FARRAR, "about 2 points or about 30%"),
+    Threshold("pain_percent", Decimal(30), "%", _FARRAR, "about 2 points or about 30%"),
+    Threshold("immpact_minimal", Decimal(10), "%", _IMMPACT, "10-20% minimal"),
+    Threshold("immpact_moderate", Decimal(30), "%", _IMMPACT, ">= 30% moderate"),
+    Threshold("immpact_substantial", Decimal(50), "%", _IMMPACT, ">= 50% substantial"),
+)
+_T = {threshold.key: threshold.value for threshold in THRESHOLDS}
+
+SCOPES: tuple[str, ...] = ("upper", "lower", "all")
+# (0.5 SD, 0.8 SD) composite MCIDs per limb; "all" has none (Chen 2019 reports limbs apart).
+MCID: dict[str, tuple[float, float]] = {
+    "upper": (float(_T["mcid_upper_half_sd"]), float(_T["mcid_upper_08_sd"])),
+    "lower": (float(_T["mcid_lower_half_sd"]), float(_T["mcid_lower_08_sd"])),
+}
+MCID_LABELS: dict[str, str] = {
+    "below": "below MCID",
+    "half_sd": "≥ 0.5 SD MCID",
+    "08_sd": "≥ 0.8 SD MCID",
+}
+
+
+def _in_scope(key: MuscleSide, scope: str) -> bool:
+    return scope == "all" or scales.MUSCLE_BY_CODE[key[0]].limb == scope
+
+
+def _sort_key(key: MuscleSide) -> tuple[int, int]:
+    return scales.MUSCLES.index(scales.MUSCLE_BY_CODE[key[0]]), scales.SIDES.index(key[1])
+
+
+@dataclass(frozen=True)
+class GradeEntry:
+    """One muscle-side's MAS grade at a visit, with its 0-5 ordinal index (1+ = 2)."""
+
+    muscle: scales.Muscle
+    side: str
+    grade: str
+    index: int
+
+
+@dataclass(frozen=True)
+class Composite:
+    """Mean 0-5 index (a secondary composite) and median grade over a scope's assessed sides.
+
+    MAS is ordinal (NINDS CDE): the median is the primary summary, the mean index is labelled
+    secondary. With an even count the median can fall between two grades ("1 to 1+").
+    """
+
+    scope: str  # "upper" | "lower" | "all"
+    count: int
+    mean_index: float | None
+    median_index: float | None
+    median_grade: str | None
+
+
+def median_grade_label(median_index: float) -> str:
+    """Name the grade at a median index; between two grades, name both ("1 to 1+")."""
+    low, high = int(median_index // 1), int(-(-median_index // 1))
+    if low == high:
+        return scales.MAS_GRADES[low]
+    return f"{scales.MAS_GRADES[low]} to {scales.MAS_GRADES[high]}"
+
+
+def composite(indices: list[int], scope: str) -> Composite:
+    """Summarise the indices of one scope; empty gives count 0 and no numbers."""
+    if not indices:
+        return Composite(scope, 0, None, None, None)
+    median = float(statistics.median(indices))
+    return Composite(
+        scope, len(indices), fsum(indices) / len(indices), median, median_grade_label(median)
+    )
+
+
+@dataclass(frozen=True)
+class VisitSummary:
+    """Everything one visit recorded, with its composites, ready for the page and the PDF."""
+
+    visit_id: int
+    visit_date: date
+    rater: str
+    grades: tuple[GradeEntry, ...]  # in MUSCLES order, left before right
+    composites: Mapping[str, Composite]  # by scope: "upper", "lower", "all"
+    count_at_1plus_or_above: int
+    record: VisitRecord
+
+    def grade_at(self, muscle_code: str, side: str) -> GradeEntry | None:
+        """Return the grade of a muscle-side, or None when it was not assessed."""
+        return next(
+            (g for g in self.grades if g.muscle.code == muscle_code and g.side == side), None
+        )
+
+
+def summarise(visit: VisitRecord) -> VisitSummary:
+    """Summarise one visit: each grade and index, composites per scope, sides at 1+ or above."""
+    keys = sorted(visit.grades, key=_sort_key)
+    grades = tuple(
+        GradeEntry(
+            scales.MUSCLE_BY_CODE[code],
+            side,
+            visit.grades[code, side],
+            scales.mas_index(visit.grades[code, side]),
+        )
+        for code, side in keys
+    )
+    composites = {
+        scope: composite(
+            [g.index for g in grades if _in_scope((g.muscle.code, g.side), scope)], scope
+        )
+        for scope in SCOPES
+    }
+    at_1plus = sum(1 for g in grades if g.index >= scales.MAS_INDEX["1+"])
+    return VisitSummary(
+        visit.visit_id,
+        visit.visit_date,
+        visit.rater,
+        grades,
+        MappingProxyType(composites),
+        at_1plus,
+        visit,
+    )
+
+
+@dataclass(frozen=True)
+class GradeChange:
+    """A muscle-side assessed at both visits; steps < 0 means less tone."""
+
+    muscle: scales.Muscle
+    side: str
+    before: str
+    after: str
+    steps: int
+    status: str  # "improved" (>= 1 step down) | "unchanged" | "worsened" (>= 1 step up)
+
+
+def step_status(steps: int) -> str:
+    """Judge a change in grade steps: a reduction of >= 1 step is improved (NCT00432666)."""
+    threshold = int(_T["responder_steps"])
+    if steps <= -threshold:
+        return "improved"
+    if steps >= threshold:
+        return "worsened"
+    return "unchanged"
+
+
+@dataclass(frozen=True)
+class CompositeChange:
+    """Mean index change over the muscle-sides of a scope assessed at both visits."""
+
+    scope: str
+    count: int
+    before: float
+    after: float
+    change: float  # after - before; negative = less tone
+    direction: str  # "improved" | "unchanged" | "worsened"
+    mcid: str | None  # "below" | "half_sd" | "08_sd"; None for "all" (no MCID)
+
+    @property
+    def mcid_label(self) -> str:
+        """Clinician-facing MCID verdict, e.g. "≥ 0.5 SD MCID"."""
+        return MCID_LABELS[self.mcid] if self.mcid else "no MCID for both limbs together"
+
+    @property
+    def reaches_mcid(self) -> bool:
+        """True for an improvement of at least the limb's 0.5 SD MCID (Chen 2019)."""
+        return self.direction == "improved" and self.mcid in ("half_sd", "08_sd")
+
+
+def judge_mcid(scope: str, change: float) -> str | None:
+    """Grade a composite change's size against the limb's MCID.
+
+    Chen 2019 (Eur J Phys Rehabil Med 55:754), stroke: upper limb 0.48 / 0.76, lower limb
+    0.45 / 0.73 (0.5 SD / 0.8 SD). The size is judged either way; `direction` says which way.
+    """
+    if scope not in MCID:
+        return None
+    half_sd, eight_tenths_sd = MCID[scope]
+    size = abs(change)
+    if size >= eight_tenths_sd:
+        return "08_sd"
+    if size >= half_sd:
+        return "half_sd"
+    return "below"
+
+
+def composite_change(
+    scope: str, pairs: list[tuple[GradeEntry, GradeEntry]]
+) -> CompositeChange | None:
+    """Compare the mean index of the same muscle-sides; None when the scope has none in common."""
+    if not pairs:
+        return None
+    count = len(pairs)
+    before = fsum(b.index for b, _ in pairs) / count
+    after = fsum(a.index for _, a in pairs) / count
+    # One division of the summed steps, so equal changes give equal floats.
+    change = fsum(a.index - b.index for b, a in pairs) / count
+    direction = "improved" if change < 0 else "worsened" if change > 0 else "unchanged"
+    return CompositeChange(
+        scope, count, before, after, change, direction, judge_mcid(scope, change)
+    )
+
+
+@dataclass(frozen=True)
+class PainChange:
+    """Change in a 0-10 pain rating between two visits; change < 0 means less pain."""
+
+    measure: str  # "now" | "worst" (worst in the last 24 hours)
+    before: int
+    after: int
+    change: int
+    percent: float | None  # change as a percentage of `before`; None when `before` is 0
+    direction: str  # "improved" | "unchanged" | "worsened"
+    important: bool  # >= 2 points or >= 30% either way (Farrar 2001)
+    immpact: str | None  # reductions only: "below minimal" | "minimal" | "moderate" | "substantial"
+
+
+def immpact_band(before: int, reduction: int) -> str | None:
+    """Band a pain reduction (IMMPACT, Dworkin 2008): 10-20% minimal, >= 30% moderate, >= 50%
+    substantial. The minimal band starts at the lower end of 10-20% and runs up to 30%.
+    """
+    if reduction <= 0 or before <= 0:
+        return None
+    # Integer cross-multiplication: 3 of 10 points is exactly 30%, with no float rounding.
+    for key, band in (
+        ("immpact_substantial", "substantial"),
+        ("immpact_moderate", "moderate"),
+        ("immpact_minimal", "minimal"),
+    ):
+        if 100 * reduction >= _T[key] * before:
+            return band
+    return "below minimal"
+
+
+def judge_pain(measure: str, before: int, after: int) -> PainChange:
+    """Compare two pain ratings: clinically important at about 2 points or about 30%.
+
+    Farrar 2001 (Pain 94:149), applied to the size of the change either way; the IMMPACT band
+    (Dworkin 2008) is given for reductions only.
+    """
+    change = after - before
+    size = abs(change)
+    important = size >= _T["pain_points"] or (
+        before > 0 and 100 * size >= _T["pain_percent"] * before
+    )
+    return PainChange(
+        measure,
+        before,
+        after,
+        change,
+        100 * change / before if before else None,
+        "improved" if change < 0 else "worsened" if change > 0 else "unchanged",
+        important,
+        immpact_band(before, -change),
+    )
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """A visit against a reference visit (baseline or previous), like with like only."""
+
+    reference_visit_id: int
+    reference_date: date
+    compared_count: int  # muscle-sides assessed at both visits
+    grade_changes: tuple[GradeChange, ...]  # in MUSCLES order, left before right
+    composites: Mapping[str, CompositeChange]  # scopes with at least one side in common
+    pain_now: PainChange | None
+    pain_worst: PainChange | None
+    same_rater: bool
+
+    @property
+    def improved_count(self) -> int:
+        """Muscle-sides at least one grade step lower than at the reference visit."""
+        return sum(1 for change in self.grade_changes if change.status == "improved")
+
+    @property
+    def worsened_count(self) -> int:
+        """Muscle-sides at least one grade step higher than at the reference visit."""
+        return sum(1 for change in self.grade_changes if change.status == "worsened")
+
+
+def _pain(measure: str, before: int | None, after: int | None) -> PainChange | None:
+    return None if before is None or after is None else judge_pain(measure, before, after)
+
+
+def compare(reference: VisitSummary, visit: VisitSummary) -> Comparison:
+    """Compare a visit with a reference visit over the muscle-sides assessed at both.
+
+    CLINICAL.md: compare like with like; per muscle-side the change in grade steps, and the
+    mean-index composite per limb judged against Chen 2019's MCID.
+    """
+    before = {(g.muscle.code, g.side): g for g in reference.grades}
+    pairs = [
+        (before[g.muscle.code, g.side], g)
+        for g in visit.grades
+        if (g.muscle.code, g.side) in before
+    ]
+    changes = tuple(
+        GradeChange(
+            b.muscle, b.side, b.grade, a.grade, a.index - b.index, step_status(a.index - b.index)
+        )
+        for b, a in pairs
+    )
+    composites = {
+        scope: change
+        for scope in SCOPES
+        if (
+            change := composite_change(
+                scope, [(b, a) for b, a in pairs if _in_scope((b.muscle.code, b.side), scope)]
+            )
+        )
+    }
+    old, new = reference.record, visit.record
+    return Comparison(
+        reference.visit_id,
+        reference.visit_date,
+        len(pairs),
+        changes,
+        MappingProxyType(composites),
+        _pain("now", old.pain_now, new.pain_now),
+        _pain("worst", old.pain_worst, new.pain_worst),
+        same_rater(reference.rater, visit.rater),
+    )

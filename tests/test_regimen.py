@@ -1,0 +1,117 @@
+"""Recording baclofen regimen changes: units, plausibility, once per submission."""
+
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from spastic.extensions import db
+from spastic.models import AuditEvent, DoseChange
+
+TODAY = date.today()
+
+
+def _post(client, patient_id, **fields):
+    data = {
+        "effective_date": TODAY.isoformat(),
+        "route": "oral",
+        "daily_dose": "45",
+        "unit": "mg/day",
+        "schedule": "15 mg three times a day",
+        "formulation": "10 mg tablets",
+        "reason": "Titration",
+        "submission_key": fields.pop("key", "key-1"),
+        **fields,
+    }
+    return client.post(f"/patients/{patient_id}/doses/new", data=data)
+
+
+def _changes(app, patient_id):
+    with app.app_context():
+        return db.session.scalars(
+            select(DoseChange).where(DoseChange.patient_id == patient_id).order_by(DoseChange.id)
+        ).all()
+
+
+def _counts(app):
+    with app.app_context():
+        return tuple(
+            db.session.scalar(select(func.count()).select_from(m)) for m in (DoseChange, AuditEvent)
+        )
+
+
+def test_dose_change_recorded_and_shown_as_dose_today(app, client, auth, clinic_world):
+    auth.login(clinic_world["therapist"])
+    pid = clinic_world["patient"].id
+    assert _post(client, pid).status_code == 302
+    changes = _changes(app, pid)
+    assert [(c.route, str(c.daily_dose), c.unit) for c in changes][-1] == (
+        "oral",
+        "45.00",
+        "mg/day",
+    )
+    page = client.get(f"/patients/{pid}").get_data(as_text=True)
+    assert 'class="dose-now">45 mg/day' in page
+    assert "15 mg three times a day" in page
+
+
+def test_double_submission_creates_one_change(app, client, auth, clinic_world):
+    auth.login(clinic_world["therapist"])
+    pid = clinic_world["patient"].id
+    first = _post(client, pid, key="same")
+    again = _post(client, pid, key="same")
+    assert first.status_code == again.status_code == 302
+    assert first.location == again.location
+    assert len(_changes(app, pid)) == 2  # the fixture's first dose + this one
+
+
+@pytest.mark.parametrize(
+    ("fields", "field", "message"),
+    [
+        ({"unit": "mL/day"}, "unit", "not in mL"),
+        ({"daily_dose": "0"}, "daily_dose", "above 0"),
+        ({"daily_dose": "-5"}, "daily_dose", "above 0"),
+        ({"daily_dose": "310"}, "daily_dose", "300"),
+        ({"route": "intrathecal", "unit": "mcg/day", "daily_dose": "2500"}, "daily_dose", "2000"),
+        ({"route": "intrathecal", "unit": "mg/day"}, "unit", "mcg/day"),
+        ({"route": ""}, "route", "route"),
+        ({"daily_dose": "ten"}, "daily_dose", "number"),
+        (
+            {"effective_date": (TODAY + timedelta(days=8)).isoformat()},
+            "effective_date",
+            "more than 7 days ahead",
+        ),
+    ],
+)
+def test_implausible_entries_are_refused(app, client, auth, clinic_world, fields, field, message):
+    auth.login(clinic_world["therapist"])
+    before = _counts(app)
+    response = _post(client, clinic_world["patient"].id, **fields)
+    text = response.get_data(as_text=True)
+    assert response.status_code == 200
+    error = text.split(f'id="{field}-error">', 1)[1].split("</p>", 1)[0]
+    assert message.lower() in error.lower()
+    assert "15 mg three times a day" in text  # the rest of the input is kept
+    assert _counts(app) == before
+
+
+def test_planned_change_within_a_week_is_accepted(app, client, auth, clinic_world):
+    auth.login(clinic_world["therapist"])
+    pid = clinic_world["patient"].id
+    soon = (TODAY + timedelta(days=7)).isoformat()
+    assert _post(client, pid, effective_date=soon).status_code == 302
+
+
+def test_stop_is_recorded_as_zero(app, client, auth, clinic_world):
+    auth.login(clinic_world["therapist"])
+    pid = clinic_world["patient"].id
+    assert _post(client, pid, daily_dose="", stopped="y").status_code == 302
+    last = _changes(app, pid)[-1]
+    assert (last.stopped, last.daily_dose) == (True, 0)
+    page = client.get(f"/patients/{pid}").get_data(as_text=True)
+    assert "Stopped (0 mg/day)" in page
+
+
+def test_physician_cannot_record_dose(client, auth, clinic_world):
+    auth.login(clinic_world["physician"])
+    assert _post(client, clinic_world["patient"].id).status_code == 403
