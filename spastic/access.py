@@ -7,7 +7,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import Select, exists, select
 
 from spastic.extensions import db
-from spastic.models import Patient, User, care_team
+from spastic.models import Draft, Patient, User, Visit, care_team
 
 CLINICAL_ROLES = ("therapist", "physician")
 
@@ -53,3 +53,21 @@ def role_required(*roles: str):
 
 def _on_care_team(user: User):
     return exists().where(care_team.c.patient_id == Patient.id, care_team.c.user_id == user.id)
+
+
+def visit_for(user: User, visit_id: int, *, write: bool = False):
+    """Return the visit if the user may see its patient (404 otherwise); see `patient_for`."""
+    visit = db.session.get(Visit, visit_id)
+    if visit is None:
+        abort(404)
+    patient_for(user, visit.patient_id, write=write)
+    return visit
+
+
+def draft_for(user: User, draft_id: int):
+    """Return a visit draft if the user may edit its patient (404 otherwise)."""
+    draft = db.session.get(Draft, draft_id)
+    if draft is None:
+        abort(404)
+    patient_for(user, draft.patient_id, write=True)
+    return draft

@@ -4,12 +4,12 @@ Pure: works on `records.VisitRecord`; numbers are floats, unrounded (round only 
 Every threshold is a `dosing.Threshold` in `THRESHOLDS`, quoting ../shared/CLINICAL.md.
 """
 
+import math
 import statistics
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from math import fsum
 from types import MappingProxyType
 
 from spastic import scales
@@ -52,8 +52,8 @@ MCID_LABELS: dict[str, str] = {
 }
 
 
-def _in_scope(key: MuscleSide, scope: str) -> bool:
-    return scope == "all" or scales.MUSCLE_BY_CODE[key[0]].limb == scope
+def _in_scope(muscle: scales.Muscle, scope: str) -> bool:
+    return scope == "all" or muscle.limb == scope
 
 
 def _sort_key(key: MuscleSide) -> tuple[int, int]:
@@ -87,7 +87,7 @@ class Composite:
 
 def median_grade_label(median_index: float) -> str:
     """Name the grade at a median index; between two grades, name both ("1 to 1+")."""
-    low, high = int(median_index // 1), int(-(-median_index // 1))
+    low, high = math.floor(median_index), math.ceil(median_index)
     if low == high:
         return scales.MAS_GRADES[low]
     return f"{scales.MAS_GRADES[low]} to {scales.MAS_GRADES[high]}"
@@ -99,7 +99,7 @@ def composite(indices: list[int], scope: str) -> Composite:
         return Composite(scope, 0, None, None, None)
     median = float(statistics.median(indices))
     return Composite(
-        scope, len(indices), fsum(indices) / len(indices), median, median_grade_label(median)
+        scope, len(indices), math.fsum(indices) / len(indices), median, median_grade_label(median)
     )
 
 
@@ -114,6 +114,21 @@ class VisitSummary:
     composites: Mapping[str, Composite]  # by scope: "upper", "lower", "all"
     count_at_1plus_or_above: int
     record: VisitRecord
+
+    @property
+    def pain_now(self) -> int | None:
+        """Pain now, 0-10, or None when not rated."""
+        return self.record.pain_now
+
+    @property
+    def pain_worst(self) -> int | None:
+        """Worst pain in the last 24 hours, 0-10, or None when not rated."""
+        return self.record.pain_worst
+
+    @property
+    def penn(self) -> tuple[int | None, int | None]:
+        """Penn spasm (frequency 0-4, severity 1-3); severity only when frequency > 0."""
+        return self.record.penn_frequency, self.record.penn_severity
 
     def grade_at(self, muscle_code: str, side: str) -> GradeEntry | None:
         """Return the grade of a muscle-side, or None when it was not assessed."""
@@ -135,9 +150,7 @@ def summarise(visit: VisitRecord) -> VisitSummary:
         for code, side in keys
     )
     composites = {
-        scope: composite(
-            [g.index for g in grades if _in_scope((g.muscle.code, g.side), scope)], scope
-        )
+        scope: composite([g.index for g in grades if _in_scope(g.muscle, scope)], scope)
         for scope in SCOPES
     }
     at_1plus = sum(1 for g in grades if g.index >= scales.MAS_INDEX["1+"])
@@ -221,10 +234,10 @@ def composite_change(
     if not pairs:
         return None
     count = len(pairs)
-    before = fsum(b.index for b, _ in pairs) / count
-    after = fsum(a.index for _, a in pairs) / count
+    before = math.fsum(b.index for b, _ in pairs) / count
+    after = math.fsum(a.index for _, a in pairs) / count
     # One division of the summed steps, so equal changes give equal floats.
-    change = fsum(a.index - b.index for b, a in pairs) / count
+    change = math.fsum(a.index - b.index for b, a in pairs) / count
     direction = "improved" if change < 0 else "worsened" if change > 0 else "unchanged"
     return CompositeChange(
         scope, count, before, after, change, direction, judge_mcid(scope, change)
@@ -331,15 +344,11 @@ def compare(reference: VisitSummary, visit: VisitSummary) -> Comparison:
         )
         for b, a in pairs
     )
-    composites = {
-        scope: change
-        for scope in SCOPES
-        if (
-            change := composite_change(
-                scope, [(b, a) for b, a in pairs if _in_scope((b.muscle.code, b.side), scope)]
-            )
-        )
-    }
+    composites = {}
+    for scope in SCOPES:
+        in_scope = [(b, a) for b, a in pairs if _in_scope(b.muscle, scope)]
+        if in_scope:
+            composites[scope] = composite_change(scope, in_scope)
     old, new = reference.record, visit.record
     return Comparison(
         reference.visit_id,

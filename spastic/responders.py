@@ -13,7 +13,7 @@ from itertools import pairwise
 from types import MappingProxyType
 
 from spastic import scales
-from spastic.comparison import CompositeChange, VisitSummary, compare, step_status
+from spastic.comparison import CompositeChange, GradeEntry, VisitSummary, compare, step_status
 from spastic.dosing import DoseChange, Threshold
 
 # A visit's summary with the regimen in force on its date (route -> valid change).
@@ -244,42 +244,44 @@ class MuscleResponder:
     first_improved_doses: Mapping[str, DoseChange]  # regimen in force then, by route
 
 
-def responder_summary(dosed: Sequence[Dosed]) -> tuple[MuscleResponder, ...]:
-    """Judge every muscle-side ever assessed against its first assessment.
+# One assessment of a muscle-side: the visit, the grade there, and the regimen then.
+_Assessment = tuple[VisitSummary, GradeEntry, Mapping[str, DoseChange]]
 
-    Responder = a reduction of >= 1 grade step (trial convention, NCT00432666).
+
+def _responder(assessments: list[_Assessment]) -> MuscleResponder:
+    (first, baseline, _), (last, latest, _) = assessments[0], assessments[-1]
+    steps = latest.index - baseline.index
+    improved = next(
+        (a for a in assessments[1:] if step_status(a[1].index - baseline.index) == "improved"),
+        None,
+    )
+    return MuscleResponder(
+        baseline.muscle,
+        baseline.side,
+        baseline.grade,
+        first.visit_id,
+        first.visit_date,
+        latest.grade,
+        last.visit_id,
+        last.visit_date,
+        steps,
+        step_status(steps) if len(assessments) > 1 else "not_compared",
+        improved[0].visit_id if improved else None,
+        improved[0].visit_date if improved else None,
+        MappingProxyType(dict(improved[2] if improved else {})),
+    )
+
+
+def responder_summary(dosed: Sequence[Dosed]) -> tuple[MuscleResponder, ...]:
+    """Judge every muscle-side ever assessed against its own first assessment.
+
+    Responder = a reduction of >= 1 grade step (trial convention, NCT00432666); the row says at
+    which visit, and on which regimen, the side first reached it.
     """
-    history: dict[tuple[str, str], list[tuple[VisitSummary, int, str, Mapping]]] = {}
+    history: dict[tuple[str, str], list[_Assessment]] = {
+        (m.code, side): [] for m in scales.MUSCLES for side in scales.SIDES
+    }
     for summary, regimen in dosed:
-        for g in summary.grades:
-            history.setdefault((g.muscle.code, g.side), []).append(
-                (summary, g.index, g.grade, regimen)
-            )
-    rows = []
-    for (code, side), entries in history.items():
-        (first, first_index, first_grade, _), (last, last_index, last_grade, _) = (
-            entries[0],
-            entries[-1],
-        )
-        improved = next(
-            (e for e in entries[1:] if step_status(e[1] - first_index) == "improved"), None
-        )
-        rows.append(
-            MuscleResponder(
-                scales.MUSCLE_BY_CODE[code],
-                side,
-                first_grade,
-                first.visit_id,
-                first.visit_date,
-                last_grade,
-                last.visit_id,
-                last.visit_date,
-                last_index - first_index,
-                step_status(last_index - first_index) if len(entries) > 1 else "not_compared",
-                improved[0].visit_id if improved else None,
-                improved[0].visit_date if improved else None,
-                MappingProxyType(dict(improved[3])) if improved else MappingProxyType({}),
-            )
-        )
-    order = [(m.code, side) for m in scales.MUSCLES for side in scales.SIDES]
-    return tuple(sorted(rows, key=lambda r: order.index((r.muscle.code, r.side))))
+        for entry in summary.grades:
+            history[entry.muscle.code, entry.side].append((summary, entry, regimen))
+    return tuple(_responder(assessments) for assessments in history.values() if assessments)

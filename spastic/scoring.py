@@ -11,7 +11,14 @@ from decimal import Decimal
 from types import MappingProxyType
 
 from spastic import scales
-from spastic.comparison import Comparison, GradeEntry, VisitSummary, compare, summarise
+from spastic.comparison import (
+    Comparison,
+    GradeEntry,
+    VisitSummary,
+    compare,
+    step_status,
+    summarise,
+)
 from spastic.dosing import DoseChange, Flag, day_doses, regimen_on
 from spastic.records import PatientContext, VisitRecord
 from spastic.responders import DoseResponse, MuscleResponder, dose_response, responder_summary
@@ -117,8 +124,7 @@ def _cell(entry: GradeEntry | None, before: GradeEntry | None) -> GridCell | Non
     if before is None:
         return GridCell(entry.grade, entry.index, None, None)
     steps = entry.index - before.index
-    status = "improved" if steps < 0 else "worsened" if steps > 0 else "unchanged"
-    return GridCell(entry.grade, entry.index, steps, status)
+    return GridCell(entry.grade, entry.index, steps, step_status(steps))
 
 
 def build_grid(summaries: Sequence[VisitSummary]) -> tuple[GridRow, ...]:

@@ -4,16 +4,23 @@ from spastic.models.accounts import ROLES, Clinic, LoginSession, User
 from spastic.models.audit import AuditEvent
 from spastic.models.base import Base, utcnow
 from spastic.models.patients import DoseChange, Patient, care_team
+from spastic.models.visits import Amendment, Draft, MasScore, SideEffect, TardieuScore, Visit
 
 __all__ = [
     "ROLES",
+    "Amendment",
     "AuditEvent",
     "Base",
     "Clinic",
     "DoseChange",
+    "Draft",
     "LoginSession",
+    "MasScore",
     "Patient",
+    "SideEffect",
+    "TardieuScore",
     "User",
+    "Visit",
     "care_team",
     "utcnow",
 ]

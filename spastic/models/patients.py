@@ -12,6 +12,7 @@ from sqlalchemy import (
     Numeric,
     String,
     Table,
+    Text,
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -47,6 +48,8 @@ class Patient(Base):
     on_dialysis: Mapped[bool] = mapped_column(Boolean, default=False)
     referring_name: Mapped[str] = mapped_column(String(120), default="")
     referring_email: Mapped[str] = mapped_column(String(254), default="")
+    # JSON list of muscle codes the therapist usually assesses for this patient.
+    usual_muscles: Mapped[str] = mapped_column(Text, default="[]")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     version: Mapped[int] = mapped_column(Integer, default=1)

@@ -7,6 +7,7 @@ copy (through SQLite's backup API) behind its own server, so tests can write wit
 import shutil
 import sqlite3
 import threading
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -65,14 +66,19 @@ def demo_database(tmp_path_factory) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def demo_patient_ids(demo_database) -> dict[str, int]:
+    """Map each demo patient's MRN to its id."""
+    with closing(sqlite3.connect(demo_database)) as connection:
+        return dict(connection.execute("SELECT mrn, id FROM patient"))
+
+
 @pytest.fixture
 def live_server(demo_database, tmp_path):
     """Serve a fresh copy of the demo database on a free port; yield the base URL."""
     path = tmp_path / "spastic.db"
-    with sqlite3.connect(demo_database) as source, sqlite3.connect(path) as target:
+    with closing(sqlite3.connect(demo_database)) as source, closing(sqlite3.connect(path)) as target:
         source.backup(target)
-    source.close()
-    target.close()
     app = create_app({**_browser_config(f"sqlite:///{path}"), "OUTBOX_FOLDER": str(tmp_path)})
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)

@@ -1,0 +1,148 @@
+"""A visit's content as one flat dict: for hashing, diffs, amendments and scoring input.
+
+Keys: visit_date, rater, pain_now, pain_worst, penn_frequency, penn_severity, adherence, notes,
+"mas:<muscle>:<side>" (grade or None), "tardieu:<muscle>:<side>" ("r1=40,r2=90,quality=2,
+velocity=V3"), "se:<code>" (severity), side_effect_other_detail.
+"""
+
+import json
+
+from sqlalchemy import select
+
+from spastic import scales
+from spastic.extensions import db
+from spastic.models import Patient, Visit
+from spastic.records import VisitRecord
+
+TARDIEU_PARTS = ("r1", "r2", "quality", "velocity")
+SCALAR_FIELDS = (
+    "visit_date",
+    "rater",
+    "pain_now",
+    "pain_worst",
+    "penn_frequency",
+    "penn_severity",
+    "adherence",
+    "notes",
+)
+
+
+def content_of(visit: Visit) -> dict:
+    """Return the visit's own stored content (amendments not applied)."""
+    content = {name: getattr(visit, name) for name in SCALAR_FIELDS}
+    for score in visit.mas_scores:
+        content[f"mas:{score.muscle}:{score.side}"] = score.grade
+    for t in visit.tardieu_scores:
+        parts = {p: getattr(t, p) for p in TARDIEU_PARTS}
+        content[f"tardieu:{t.muscle}:{t.side}"] = ",".join(
+            f"{k}={v}" for k, v in parts.items() if v is not None
+        )
+    for effect in visit.side_effects:
+        content[f"se:{effect.code}"] = effect.severity
+        if effect.code == "other" and effect.detail:
+            content["side_effect_other_detail"] = effect.detail
+    return content
+
+
+def effective_content(visit: Visit) -> dict:
+    """Return the content with every amendment applied in order."""
+    content = content_of(visit)
+    for amendment in visit.amendments:
+        for key, (_old, new) in json.loads(amendment.changes).items():
+            content[key] = new
+    return content
+
+
+def tardieu_parts(text: str | None) -> dict:
+    """Parse "r1=40,r2=90,quality=2,velocity=V3" back into its parts."""
+    return dict(item.split("=", 1) for item in (text or "").split(",") if "=" in item)
+
+
+def tardieu_display(text: str | None) -> str:
+    """Print a Tardieu record as clinicians write it: R1 40°, R2 90°, X 2, V3."""
+    parts = tardieu_parts(text)
+    shown = [
+        f"R1 {parts['r1']}°" if "r1" in parts else "",
+        f"R2 {parts['r2']}°" if "r2" in parts else "",
+    ]
+    shown += [f"X {parts['quality']}" if "quality" in parts else "", parts.get("velocity", "")]
+    return ", ".join(p for p in shown if p)
+
+
+def payload_from_content(content: dict) -> dict:
+    """Turn a visit's content back into form data (to edit or amend it)."""
+    payload: dict = {"muscles": sorted({k.split(":")[1] for k in content if k.startswith("mas:")})}
+    for name in (*SCALAR_FIELDS, "side_effect_other_detail"):
+        value = content.get(name)
+        if value is not None:
+            payload[name] = [value.isoformat() if hasattr(value, "isoformat") else str(value)]
+    for key, value in content.items():
+        kind, _, rest = key.partition(":")
+        if kind == "mas" and value is not None:
+            payload["mas-" + rest.replace(":", "-")] = [value]
+        elif kind == "tardieu":
+            for part, part_value in tardieu_parts(value).items():
+                payload[f"tardieu-{rest.replace(':', '-')}-{part}"] = [part_value]
+        elif kind == "se":
+            payload[f"se-{rest}"] = [value]
+    return payload
+
+
+def as_record(visit: Visit) -> VisitRecord:
+    """Hand a visit (with amendments applied) to the pure scoring code."""
+    content = effective_content(visit)
+    grades = {}
+    side_effects = {}
+    for key, value in content.items():
+        if key.startswith("mas:"):
+            _, muscle, side = key.split(":")
+            grades[(muscle, side)] = value
+        elif key.startswith("se:") and value:
+            side_effects[key[3:]] = value
+    return VisitRecord(
+        visit_id=visit.id,
+        visit_date=_as_date(content["visit_date"]),
+        rater=content["rater"],
+        grades=grades,
+        pain_now=_as_int(content["pain_now"]),
+        pain_worst=_as_int(content["pain_worst"]),
+        penn_frequency=_as_int(content["penn_frequency"]),
+        penn_severity=_as_int(content["penn_severity"]),
+        side_effects=side_effects,
+        adherence=content["adherence"],
+    )
+
+
+def signed_visits(patient_id: int) -> list[Visit]:
+    """Return a patient's signed visits in date order (same day: in order of entry)."""
+    return db.session.scalars(
+        select(Visit)
+        .where(Visit.patient_id == patient_id, Visit.status == "signed")
+        .order_by(Visit.visit_date, Visit.id)
+    ).all()
+
+
+def carried_grades(patient: Patient) -> dict:
+    """Map (muscle, side) to (grade, date) from the last signed visit, for carry-forward."""
+    visits = signed_visits(patient.id)
+    if not visits:
+        return {}
+    last = visits[-1]
+    content = effective_content(last)
+    carried = {}
+    for key, grade in content.items():
+        if key.startswith("mas:") and grade is not None:
+            _, muscle, side = key.split(":")
+            if muscle in scales.MUSCLE_BY_CODE:
+                carried[(muscle, side)] = (grade, last.visit_date)
+    return carried
+
+
+def _as_int(value) -> int | None:
+    return None if value is None else int(value)
+
+
+def _as_date(value):
+    from datetime import date
+
+    return value if isinstance(value, date) else date.fromisoformat(value)

@@ -1,0 +1,223 @@
+"""The visit form: every muscle-side as a radio group; hands the domain a frozen VisitInput.
+
+The form always holds all usual muscles; the `muscles` selection decides which rows are shown
+and stored, so the therapist can add or remove muscles without losing what was entered.
+"""
+
+from dataclasses import dataclass
+from datetime import date
+
+from flask_wtf import FlaskForm
+from wtforms import DateField, HiddenField, IntegerField, RadioField, StringField, TextAreaField
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
+
+from spastic import scales
+from spastic.forms import REQUIRED, CheckboxList, choices
+
+
+def _text_or_none(value):
+    return None if value in (None, "") else str(value)
+
+
+class ButtonChoice(RadioField):
+    """Large radio buttons. Empty means not recorded; anything off the list is refused."""
+
+    def __init__(self, label, options: dict, invalid_message: str, **kwargs):
+        super().__init__(
+            label, choices=choices(options), coerce=_text_or_none, validate_choice=False, **kwargs
+        )
+        self.allowed = set(options)
+        self.invalid_message = invalid_message
+
+    def process_formdata(self, valuelist):
+        self.data = _text_or_none(valuelist[0]) if valuelist else None
+
+    def pre_validate(self, form):
+        if self.data is not None and self.data not in self.allowed:
+            raise ValidationError(self.invalid_message)
+
+
+GRADE_MESSAGE = "Choose a grade from 0, 1, 1+, 2, 3 or 4, or leave the row empty."
+PAIN_MESSAGE = "Pain is rated from 0 (none) to 10 (worst imaginable)."
+PAIN_OPTIONS = {str(n): str(n) for n in scales.PAIN_SCORES}
+
+
+def mas_name(muscle: str, side: str) -> str:
+    return f"mas-{muscle}-{side}"
+
+
+def carry_name(muscle: str, side: str) -> str:
+    return f"carry-{muscle}-{side}"
+
+
+def tardieu_name(muscle: str, side: str, part: str) -> str:
+    return f"tardieu-{muscle}-{side}-{part}"
+
+
+class BaseVisitForm(FlaskForm):
+    visit_date = DateField("Visit date", validators=[InputRequired(REQUIRED)], format="%Y-%m-%d")
+    rater = StringField("Rater", validators=[DataRequired(REQUIRED), Length(max=120)])
+    muscles = CheckboxList(
+        "Muscles assessed", choices=choices({m.code: m.label for m in scales.MUSCLES})
+    )
+    pain_now = ButtonChoice("Pain now", {str(n): str(n) for n in scales.PAIN_SCORES}, PAIN_MESSAGE)
+    pain_worst = ButtonChoice(
+        "Worst pain in the last 24 hours",
+        {str(n): str(n) for n in scales.PAIN_SCORES},
+        PAIN_MESSAGE,
+    )
+    penn_frequency = ButtonChoice(
+        "Penn spasm frequency",
+        {str(k): f"{k} · {v}" for k, v in scales.PENN_FREQUENCY.items()},
+        "Choose a spasm frequency from 0 to 4.",
+    )
+    penn_severity = ButtonChoice(
+        "Spasm severity",
+        {str(k): f"{k} · {v}" for k, v in scales.PENN_SEVERITY.items()},
+        "Choose a spasm severity from 1 to 3.",
+        description="Only when spasms occur (frequency above 0).",
+    )
+    adherence = ButtonChoice(
+        "Taking baclofen", scales.ADHERENCE, "Choose one of the adherence options."
+    )
+    side_effect_other_detail = StringField("Other side effect", validators=[Length(max=200)])
+    notes = TextAreaField("Notes", validators=[Length(max=5000)])
+
+    def validate_visit_date(self, field):
+        if field.data and field.data > date.today():
+            raise ValidationError("The visit date cannot be in the future.")
+
+    def validate_penn_severity(self, field):
+        if field.data is not None and (self.penn_frequency.data in (None, "0")):
+            raise ValidationError(
+                "Severity is recorded only when spasms occur: set a frequency above 0 first."
+            )
+
+
+def _build_form_class() -> type[BaseVisitForm]:
+    attrs = {}
+    grade_options = {g: g for g in scales.MAS_GRADES}
+    for muscle in scales.MUSCLES:
+        for side in scales.SIDES:
+            label = f"{muscle.label} - {scales.SIDE_LABELS[side]}"
+            attrs[mas_name(muscle.code, side)] = ButtonChoice(label, grade_options, GRADE_MESSAGE)
+            attrs[carry_name(muscle.code, side)] = HiddenField()
+            angle = [Optional(), NumberRange(0, 180, "Give the angle in degrees, 0 to 180.")]
+            attrs[tardieu_name(muscle.code, side, "r1")] = IntegerField(
+                "R1 (angle of catch, °)", validators=angle
+            )
+            attrs[tardieu_name(muscle.code, side, "r2")] = IntegerField(
+                "R2 (passive range, °)", validators=angle
+            )
+            attrs[tardieu_name(muscle.code, side, "quality")] = ButtonChoice(
+                "Quality of reaction (X)",
+                {str(k): str(k) for k in scales.TARDIEU_QUALITY},
+                "Choose a quality from 0 to 5.",
+            )
+            attrs[tardieu_name(muscle.code, side, "velocity")] = ButtonChoice(
+                "Velocity", scales.TARDIEU_VELOCITIES, "Choose V1, V2 or V3."
+            )
+    for code, label in scales.SIDE_EFFECTS.items():
+        attrs[f"se-{code}"] = ButtonChoice(
+            label,
+            {s: s.capitalize() for s in scales.SIDE_EFFECT_SEVERITIES},
+            "Choose none, mild, moderate or severe.",
+        )
+    return type("VisitForm", (BaseVisitForm,), attrs)
+
+
+VisitForm = _build_form_class()
+
+
+@dataclass(frozen=True)
+class TardieuInput:
+    muscle: str
+    side: str
+    r1: int | None
+    r2: int | None
+    quality: int | None
+    velocity: str | None
+
+
+@dataclass(frozen=True)
+class VisitInput:
+    visit_date: date
+    rater: str
+    muscles: tuple[str, ...]
+    grades: tuple[tuple[str, str, str | None], ...]  # (muscle, side, grade or None)
+    tardieu: tuple[TardieuInput, ...]
+    pain_now: int | None
+    pain_worst: int | None
+    penn_frequency: int | None
+    penn_severity: int | None
+    side_effects: tuple[tuple[str, str], ...]  # (code, severity) for answered rows
+    side_effect_other_detail: str
+    adherence: str | None
+    notes: str
+
+
+def _int(value: str | None) -> int | None:
+    return None if value is None else int(value)
+
+
+def check_carried(form, carried: dict) -> bool:
+    """Refuse grades carried forward that were neither kept, cleared nor changed today.
+
+    `carried` maps (muscle, side) to (grade, visit date) from the last signed visit.
+    """
+    ok = True
+    selected = set(form.muscles.data or ())
+    for (muscle, side), (grade, when) in carried.items():
+        if muscle not in selected:
+            continue
+        state = form[carry_name(muscle, side)].data or "pending"
+        if state == "pending" and form[mas_name(muscle, side)].data == grade:
+            field = form[mas_name(muscle, side)]
+            field.errors = [*field.errors, f"Keep or clear the grade carried from {when:%-d %b}."]
+            ok = False
+    return ok
+
+
+def as_visit_input(form) -> VisitInput:
+    """Hand the validated form to the domain: only selected muscles, cleared carries dropped."""
+    muscles = tuple(m.code for m in scales.MUSCLES if m.code in set(form.muscles.data or ()))
+    grades, tardieu = [], []
+    for muscle in muscles:
+        for side in scales.SIDES:
+            cleared = form[carry_name(muscle, side)].data == "cleared"
+            grade = None if cleared else form[mas_name(muscle, side)].data
+            grades.append((muscle, side, grade))
+            parts = {p: form[tardieu_name(muscle, side, p)].data for p in ("r1", "r2")}
+            quality = form[tardieu_name(muscle, side, "quality")].data
+            velocity = form[tardieu_name(muscle, side, "velocity")].data
+            if any(v is not None for v in (*parts.values(), quality, velocity)):
+                tardieu.append(
+                    TardieuInput(muscle, side, parts["r1"], parts["r2"], _int(quality), velocity)
+                )
+    side_effects = tuple(
+        (code, form[f"se-{code}"].data)
+        for code in scales.SIDE_EFFECTS
+        if form[f"se-{code}"].data is not None
+    )
+    return VisitInput(
+        visit_date=form.visit_date.data,
+        rater=form.rater.data.strip(),
+        muscles=muscles,
+        grades=tuple(grades),
+        tardieu=tuple(tardieu),
+        pain_now=_int(form.pain_now.data),
+        pain_worst=_int(form.pain_worst.data),
+        penn_frequency=_int(form.penn_frequency.data),
+        penn_severity=_int(form.penn_severity.data),
+        side_effects=side_effects,
+        side_effect_other_detail=(form.side_effect_other_detail.data or "").strip(),
+        adherence=form.adherence.data,
+        notes=(form.notes.data or "").strip(),
+    )

@@ -1,0 +1,155 @@
+"""What the visit screens show: form context, the read-only grid, conflict rows, labels."""
+
+import json
+from datetime import date
+
+from spastic import dosing, scales
+from spastic.models import Draft, Visit
+from spastic.regimen import as_pure_changes
+from spastic.visit_content import carried_grades, content_of, effective_content, signed_visits
+
+SCALAR_LABELS = {
+    "visit_date": "Visit date",
+    "rater": "Rater",
+    "muscles": "Muscles assessed",
+    "pain_now": "Pain now",
+    "pain_worst": "Worst pain, last 24 h",
+    "penn_frequency": "Penn spasm frequency",
+    "penn_severity": "Spasm severity",
+    "adherence": "Taking baclofen",
+    "notes": "Notes",
+    "side_effect_other_detail": "Other side effect",
+}
+TARDIEU_LABELS = {"r1": "R1", "r2": "R2", "quality": "quality", "velocity": "velocity"}
+
+
+def label_for(key: str) -> str:
+    """Name a form field or content key the way a clinician would read it."""
+    if key in SCALAR_LABELS:
+        return SCALAR_LABELS[key]
+    kind, _, rest = key.replace(":", "-").partition("-")
+    if kind == "se":
+        return f"Side effect: {scales.SIDE_EFFECTS.get(rest, rest)}"
+    muscle, side, part = ([*rest.split("-"), "", ""])[:3]
+    if muscle not in scales.MUSCLE_BY_CODE:
+        return key
+    name = f"{scales.MUSCLE_BY_CODE[muscle].label} - {scales.SIDE_LABELS.get(side, side)}"
+    if kind == "tardieu":
+        return f"{name}: Tardieu {TARDIEU_LABELS.get(part, part)}"
+    if kind == "carry":
+        return f"{name}: carried grade"
+    return name
+
+
+def dose_on(patient, when: date | None):
+    """Return the regimen in force on a date (None before any change)."""
+    return dosing.dose_in_force(as_pure_changes(patient.dose_changes), when or date.today())
+
+
+def form_context(form, draft: Draft) -> dict:
+    patient = draft.patient
+    visit_date = form.visit_date.data if form.visit_date.data else date.today()
+    carried = carried_grades(patient) if draft.visit_id is None else {}
+    return {
+        "form": form,
+        "draft": draft,
+        "patient": patient,
+        "carried": carried,
+        "selected": set(form.muscles.data or ()),
+        "dose": dose_on(patient, visit_date),
+        "dose_date": visit_date,
+        "muscles": scales.MUSCLES,
+        "sides": scales.SIDES,
+    }
+
+
+def conflict_rows(stored: dict, posted: dict) -> list[dict]:
+    """List the fields where the stored version and the user's version differ."""
+    rows = []
+    for key in sorted(set(stored) | set(posted)):
+        if key.startswith("carry-"):
+            continue
+        theirs, yours = stored.get(key, []), posted.get(key, [])
+        if sorted(theirs) != sorted(yours):
+            rows.append(
+                {
+                    "label": label_for(key),
+                    "theirs": ", ".join(theirs) or "—",
+                    "yours": ", ".join(yours) or "—",
+                }
+            )
+    return rows
+
+
+def previous_signed(visit: Visit) -> Visit | None:
+    """Return the last signed visit before this one (by date, then entry order)."""
+    earlier = [
+        v
+        for v in signed_visits(visit.patient_id)
+        if (v.visit_date, v.id) < (visit.visit_date, visit.id)
+    ]
+    return earlier[-1] if earlier else None
+
+
+def grid_rows(content: dict, previous: dict | None) -> list[dict]:
+    """Rows of muscle-sides with this visit's grade, the previous one and the change."""
+    previous = previous or {}
+    rows = []
+    for muscle in scales.MUSCLES:
+        for side in scales.SIDES:
+            key = f"mas:{muscle.code}:{side}"
+            if key not in content and key not in previous:
+                continue
+            now, before = content.get(key), previous.get(key)
+            steps = None
+            if now is not None and before is not None:
+                steps = scales.mas_index(now) - scales.mas_index(before)
+            rows.append(
+                {
+                    "label": f"{muscle.label} - {scales.SIDE_LABELS[side]}",
+                    "now": now,
+                    "before": before,
+                    "steps": steps,
+                    "judgement": _judgement(steps),
+                }
+            )
+    return rows
+
+
+def _judgement(steps: int | None) -> str:
+    # Responder per muscle: a change of at least 1 grade step (CLINICAL.md, NCT00432666).
+    if steps is None:
+        return ""
+    return "improved" if steps <= -1 else "worsened" if steps >= 1 else "unchanged"
+
+
+def visit_page_context(visit: Visit) -> dict:
+    content = effective_content(visit)
+    previous = previous_signed(visit)
+    previous_content = effective_content(previous) if previous else None
+    amendments = [
+        {
+            "amendment": a,
+            "changes": [
+                {"label": label_for(k), "old": old, "new": new}
+                for k, (old, new) in json.loads(a.changes).items()
+            ],
+        }
+        for a in visit.amendments
+    ]
+    return {
+        "visit": visit,
+        "patient": visit.patient,
+        "content": content,
+        "original": content_of(visit),
+        "previous": previous,
+        "rows": grid_rows(content, previous_content),
+        "dose": dose_on(visit.patient, visit.visit_date),
+        "amendments": amendments,
+        "tardieu": {k: v for k, v in content.items() if k.startswith("tardieu:") and v},
+        "side_effects": [
+            (scales.SIDE_EFFECTS[k[3:]], v)
+            for k, v in content.items()
+            if k.startswith("se:") and k[3:] in scales.SIDE_EFFECTS
+        ],
+    }

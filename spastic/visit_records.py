@@ -1,0 +1,268 @@
+"""Writing visits: drafts, saving once per submission, signing, amending - all audited."""
+
+import hashlib
+import json
+import secrets
+from dataclasses import asdict
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from spastic import audit, scales
+from spastic.extensions import db
+from spastic.models import (
+    Amendment,
+    Draft,
+    MasScore,
+    Patient,
+    SideEffect,
+    TardieuScore,
+    User,
+    Visit,
+    utcnow,
+)
+from spastic.visit_content import (
+    carried_grades,
+    content_of,
+    effective_content,
+    payload_from_content,
+)
+from spastic.visit_forms import VisitInput, carry_name, mas_name
+
+DEFAULT_MUSCLES = tuple(m.code for m in scales.MUSCLES if m.limb == "lower")
+
+
+class VersionConflict(Exception):
+    """Someone saved the same record since this form was loaded."""
+
+    def __init__(self, stored_payload: dict, saved_by: str, saved_at):
+        super().__init__("version conflict")
+        self.stored_payload = stored_payload
+        self.saved_by = saved_by
+        self.saved_at = saved_at
+
+
+def open_draft(patient: Patient, user: User) -> Draft:
+    """Return the patient's visit in progress, or start one from the last signed visit."""
+    draft = db.session.scalar(
+        select(Draft).where(
+            Draft.patient_id == patient.id, Draft.visit_id.is_(None), Draft.consumed_at.is_(None)
+        )
+    )
+    if draft is None:
+        draft = Draft(
+            patient_id=patient.id,
+            user_id=user.id,
+            updated_by_id=user.id,
+            submission_key=secrets.token_urlsafe(24),
+            payload=json.dumps(_new_visit_payload(patient, user)),
+        )
+        db.session.add(draft)
+        db.session.flush()
+        audit.record("create", entity="draft", entity_id=draft.id, patient_id=patient.id)
+    return draft
+
+
+def draft_for_edit(visit: Visit, user: User) -> Draft:
+    """Return the open draft editing an unsigned visit, or start one from its values."""
+    draft = db.session.scalar(
+        select(Draft).where(Draft.visit_id == visit.id, Draft.consumed_at.is_(None))
+    )
+    if draft is None:
+        draft = Draft(
+            patient_id=visit.patient_id,
+            user_id=user.id,
+            updated_by_id=user.id,
+            visit_id=visit.id,
+            base_version=visit.version,
+            submission_key=secrets.token_urlsafe(24),
+            payload=json.dumps(_payload_from_visit(visit)),
+        )
+        db.session.add(draft)
+        db.session.flush()
+    return draft
+
+
+def save_draft(draft: Draft, payload: dict, posted_version: int | None, user: User) -> None:
+    """Store the form as it is now; refuse if someone else saved since `posted_version`."""
+    if posted_version != draft.version:
+        raise VersionConflict(json.loads(draft.payload), _name(draft.updated_by), draft.updated_at)
+    draft.payload = json.dumps(payload)
+    draft.updated_at = utcnow()
+    draft.updated_by_id = user.id
+    db.session.flush()
+
+
+def submit(draft: Draft, visit_input: VisitInput, user: User) -> Visit:
+    """Create (or update, for an edit draft) the visit; a resend returns the same visit."""
+    if draft.visit_id is not None:
+        visit = db.session.get(Visit, draft.visit_id)
+        if visit.version != draft.base_version or visit.status != "draft":
+            raise VersionConflict(
+                _payload_from_visit(visit), _name(visit.therapist), visit.updated_at
+            )
+        before = content_of(visit)
+        _apply(visit, visit_input)
+        changes = audit.changed_fields(before, content_of(visit))
+        audit.record(
+            "update",
+            entity="visit",
+            entity_id=visit.id,
+            patient_id=visit.patient_id,
+            changes=changes,
+        )
+    else:
+        visit = Visit(
+            patient_id=draft.patient_id,
+            therapist_id=user.id,
+            submission_key=draft.submission_key,
+            status="draft",
+        )
+        db.session.add(visit)
+        _apply(visit, visit_input)
+        db.session.flush()
+        audit.record(
+            "create",
+            entity="visit",
+            entity_id=visit.id,
+            patient_id=visit.patient_id,
+            changes=audit.changed_fields({}, content_of(visit)),
+        )
+    draft.consumed_at = utcnow()
+    draft.visit_id = visit.id
+    visit.patient.usual_muscles = json.dumps(list(visit_input.muscles))
+    db.session.flush()
+    return visit
+
+
+def visit_by_key(submission_key: str) -> Visit | None:
+    return db.session.scalar(select(Visit).where(Visit.submission_key == submission_key))
+
+
+def submit_once(draft: Draft, visit_input: VisitInput, user: User) -> Visit:
+    """Submit and commit; a concurrent duplicate loses the race and gets the winner's visit."""
+    key = draft.submission_key
+    try:
+        visit = submit(draft, visit_input, user)
+        db.session.commit()
+        return visit
+    except IntegrityError:
+        db.session.rollback()
+        visit = visit_by_key(key)
+        if visit is None:
+            raise
+        return visit
+
+
+def sign(visit: Visit, user: User, meaning: str) -> None:
+    """Sign: record who, when and what the signature means; freeze the content by its hash."""
+    visit.status = "signed"
+    visit.signed_by_id = user.id
+    visit.signed_at = utcnow()
+    visit.signature_meaning = meaning
+    visit.content_hash = content_hash(content_of(visit))
+    audit.record(
+        "sign",
+        entity="visit",
+        entity_id=visit.id,
+        patient_id=visit.patient_id,
+        changes={
+            "status": ("draft", "signed"),
+            "signature_meaning": (None, meaning),
+            "content_hash": (None, visit.content_hash),
+        },
+    )
+
+
+def amend(
+    visit: Visit, user: User, visit_input: VisitInput, reason: str, key: str
+) -> Amendment | None:
+    """Record corrections to a signed visit as a linked amendment; None if nothing changed."""
+    existing = db.session.scalar(select(Amendment).where(Amendment.submission_key == key))
+    if existing is not None:
+        return existing
+    before = effective_content(visit)
+    after = _input_content(visit_input)
+    changes = {k: v for k, v in audit.changed_fields(before, after).items() if k in after}
+    if not changes:
+        return None
+    amendment = Amendment(
+        visit=visit,
+        author_id=user.id,
+        reason=reason,
+        submission_key=key,
+        changes=json.dumps({k: list(v) for k, v in changes.items()}, default=str),
+        content_hash=content_hash(after),
+    )
+    db.session.add(amendment)
+    db.session.flush()
+    audit.record(
+        "amend",
+        entity="visit",
+        entity_id=visit.id,
+        patient_id=visit.patient_id,
+        changes={**changes, "reason": (None, reason)},
+    )
+    return amendment
+
+
+def content_hash(content: dict) -> str:
+    """Hash a visit's content in a canonical form (sorted keys, ISO dates)."""
+    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _apply(visit: Visit, data: VisitInput) -> None:
+    visit.visit_date = data.visit_date
+    visit.rater = data.rater
+    visit.pain_now, visit.pain_worst = data.pain_now, data.pain_worst
+    visit.penn_frequency, visit.penn_severity = data.penn_frequency, data.penn_severity
+    visit.adherence = data.adherence
+    visit.notes = data.notes
+    visit.mas_scores = [
+        MasScore(muscle=m, side=s, grade=g, rater=data.rater) for m, s, g in data.grades
+    ]
+    visit.tardieu_scores = [TardieuScore(**asdict(t)) for t in data.tardieu]
+    visit.side_effects = [
+        SideEffect(
+            code=code,
+            severity=severity,
+            detail=data.side_effect_other_detail if code == "other" else "",
+        )
+        for code, severity in data.side_effects
+    ]
+
+
+def _input_content(data: VisitInput) -> dict:
+    """The content of a visit as it would be with these inputs (for amendments)."""
+    probe = Visit()
+    _apply(probe, data)
+    content = content_of(probe)
+    return content
+
+
+def _new_visit_payload(patient: Patient, user: User) -> dict:
+    usual = tuple(json.loads(patient.usual_muscles or "[]")) or DEFAULT_MUSCLES
+    payload: dict = {
+        "visit_date": [date.today().isoformat()],
+        "rater": [user.name],
+        "muscles": list(usual),
+    }
+    for (muscle, side), (grade, _when) in carried_grades(patient).items():
+        payload[mas_name(muscle, side)] = [grade]
+        payload[carry_name(muscle, side)] = ["pending"]
+    return payload
+
+
+def _payload_from_visit(visit: Visit) -> dict:
+    return payload_from_content(content_of(visit))
+
+
+def payload_for_amendment(visit: Visit) -> dict:
+    """Form data of a signed visit as it stands with its amendments, to correct it."""
+    return payload_from_content(effective_content(visit))
+
+
+def _name(user: User | None) -> str:
+    return user.name if user else "Someone"

@@ -1,0 +1,212 @@
+"""Visits: the tablet form with autosave, saving once, the read-only page, sign and amend."""
+
+import json
+import secrets
+
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from flask_wtf.csrf import generate_csrf
+from werkzeug.datastructures import MultiDict
+
+from spastic import audit, visit_records
+from spastic.access import draft_for, patient_for, visit_for
+from spastic.extensions import db
+from spastic.passwords import verify_password
+from spastic.visit_forms import VisitForm, as_visit_input, check_carried
+from spastic.visit_page import conflict_rows, form_context, visit_page_context
+
+bp = Blueprint("visits", __name__)
+NOT_STORED = {"csrf_token", "version", "submission_key"}
+SIGNATURE_MEANINGS = (
+    "I performed and recorded this assessment",
+    "I reviewed and approve this record",
+)
+
+
+def _payload() -> dict:
+    return {k: v for k, v in request.form.lists() if k not in NOT_STORED}
+
+
+@bp.get("/patients/<int:patient_id>/visits/new")
+@login_required
+def new(patient_id: int):
+    """Resume the patient's visit in progress, or start one from the last signed visit."""
+    patient = patient_for(current_user, patient_id, write=True)
+    draft = visit_records.open_draft(patient, current_user)
+    db.session.commit()
+    return redirect(url_for("visits.draft", draft_id=draft.id))
+
+
+@bp.get("/drafts/<int:draft_id>")
+@login_required
+def draft(draft_id: int):
+    """Show the visit form as last saved on the server."""
+    draft = draft_for(current_user, draft_id)
+    if draft.consumed_at is not None:
+        return redirect(url_for("visits.detail", visit_id=draft.visit_id))
+    form = VisitForm(formdata=MultiDict(_as_pairs(json.loads(draft.payload))), meta={"csrf": True})
+    audit.record("view", entity="draft", entity_id=draft.id, patient_id=draft.patient_id)
+    db.session.commit()
+    return render_template("visits/form.html", **form_context(form, draft))
+
+
+@bp.post("/drafts/<int:draft_id>/autosave")
+@login_required
+def autosave(draft_id: int):
+    """Store the form as it is; 409 with the other person's changes if they saved meanwhile."""
+    draft = draft_for(current_user, draft_id)
+    if draft.consumed_at is not None:
+        return jsonify(saved=False, visit_url=url_for("visits.detail", visit_id=draft.visit_id))
+    payload = _payload()
+    try:
+        visit_records.save_draft(
+            draft, payload, request.form.get("version", type=int), current_user
+        )
+    except visit_records.VersionConflict as conflict:
+        db.session.rollback()
+        return jsonify(_conflict_json(conflict, payload, draft)), 409
+    audit.record("autosave", entity="draft", entity_id=draft.id, patient_id=draft.patient_id)
+    db.session.commit()
+    return jsonify(
+        saved=True,
+        version=draft.version,
+        saved_at=draft.updated_at.isoformat(),
+        csrf_token=generate_csrf(),
+    )
+
+
+@bp.post("/drafts/<int:draft_id>")
+@login_required
+def submit(draft_id: int):
+    """Validate and save the visit, exactly once per form, whatever is resent."""
+    draft = draft_for(current_user, draft_id)
+    done = visit_records.visit_by_key(request.form.get("submission_key", ""))
+    if draft.consumed_at is not None or (done is not None and done.patient_id == draft.patient_id):
+        return redirect(url_for("visits.detail", visit_id=draft.visit_id or done.id))
+    form = VisitForm()
+    payload = _payload()
+    carried = form_context(form, draft)["carried"]
+    valid = form.validate_on_submit() & check_carried(form, carried)
+    conflict = None
+    try:
+        visit_records.save_draft(
+            draft, payload, request.form.get("version", type=int), current_user
+        )
+    except visit_records.VersionConflict as error:
+        db.session.rollback()
+        conflict = error
+    if valid and conflict is None:
+        visit = visit_records.submit_once(draft, as_visit_input(form), current_user)
+        flash("Visit saved. Check it, then sign it.", "success")
+        return redirect(url_for("visits.detail", visit_id=visit.id))
+    db.session.commit()
+    context = form_context(form, draft)
+    if conflict is not None:
+        context["conflict"] = conflict_rows(conflict.stored_payload, payload)
+        context["conflict_by"] = conflict.saved_by
+    return render_template("visits/form.html", **context), 409 if conflict else 422
+
+
+@bp.get("/visits/<int:visit_id>")
+@login_required
+def detail(visit_id: int):
+    """Show a visit read-only: the grid against the previous visit, and everything recorded."""
+    visit = visit_for(current_user, visit_id)
+    audit.record("view", entity="visit", entity_id=visit.id, patient_id=visit.patient_id)
+    db.session.commit()
+    return render_template(
+        "visits/detail.html", meanings=SIGNATURE_MEANINGS, **visit_page_context(visit)
+    )
+
+
+@bp.get("/visits/<int:visit_id>/edit")
+@login_required
+def edit(visit_id: int):
+    """Reopen an unsigned visit in the form (signed visits are amended instead)."""
+    visit = visit_for(current_user, visit_id, write=True)
+    if visit.status == "signed":
+        return redirect(url_for("visits.amend", visit_id=visit.id))
+    draft = visit_records.draft_for_edit(visit, current_user)
+    db.session.commit()
+    return redirect(url_for("visits.draft", draft_id=draft.id))
+
+
+@bp.post("/visits/<int:visit_id>/sign")
+@login_required
+def sign(visit_id: int):
+    """Sign with the password again; the visit becomes read-only."""
+    visit = visit_for(current_user, visit_id, write=True)
+    if visit.status == "signed":
+        return redirect(url_for("visits.detail", visit_id=visit.id))
+    meaning = request.form.get("meaning", "")
+    errors = {}
+    if meaning not in SIGNATURE_MEANINGS:
+        errors["meaning"] = "Choose what your signature means."
+    if not verify_password(current_user.password_hash, request.form.get("password", "")):
+        errors["password"] = "That is not your password. The visit is not signed."  # noqa: S105
+    if errors:
+        audit.record(
+            "sign_refused", entity="visit", entity_id=visit.id, patient_id=visit.patient_id
+        )
+        db.session.commit()
+        context = visit_page_context(visit)
+        return render_template(
+            "visits/detail.html",
+            meanings=SIGNATURE_MEANINGS,
+            sign_errors=errors,
+            chosen_meaning=meaning,
+            **context,
+        ), 422
+    visit_records.sign(visit, current_user, meaning)
+    db.session.commit()
+    flash("Visit signed. It can no longer be edited; corrections are amendments.", "success")
+    return redirect(url_for("visits.detail", visit_id=visit.id))
+
+
+@bp.route("/visits/<int:visit_id>/amend", methods=["GET", "POST"])
+@login_required
+def amend(visit_id: int):
+    """Correct a signed visit: the original stays; the correction is a linked amendment."""
+    visit = visit_for(current_user, visit_id, write=True)
+    if visit.status != "signed":
+        abort(409)
+    key = request.form.get("submission_key") or secrets.token_urlsafe(24)
+    if request.method == "GET":
+        pairs = _as_pairs(visit_records.payload_for_amendment(visit))
+        form = VisitForm(formdata=MultiDict(pairs))
+        form.errors  # noqa: B018 - no validation on first display
+        return render_template("visits/amend.html", form=form, visit=visit, key=key, errors={})
+    form = VisitForm()
+    reason = (request.form.get("reason") or "").strip()
+    errors = {}
+    if not reason:
+        errors["reason"] = "Say why the visit is corrected (e.g. transcription error)."
+    if not verify_password(current_user.password_hash, request.form.get("password", "")):
+        errors["password"] = "That is not your password. Nothing was changed."  # noqa: S105
+    if form.validate_on_submit() and not errors:
+        amendment = visit_records.amend(
+            visit, current_user, as_visit_input(form), reason[:1000], key
+        )
+        db.session.commit()
+        flash(
+            "Amendment recorded." if amendment else "Nothing was different: no amendment.", "info"
+        )
+        return redirect(url_for("visits.detail", visit_id=visit.id))
+    return render_template(
+        "visits/amend.html", form=form, visit=visit, key=key, errors=errors, reason=reason
+    ), 422
+
+
+def _as_pairs(payload: dict) -> list[tuple[str, str]]:
+    return [(key, value) for key, values in payload.items() for value in values]
+
+
+def _conflict_json(conflict, payload: dict, draft) -> dict:
+    return {
+        "saved": False,
+        "conflict": True,
+        "version": draft.version,
+        "message": f"{conflict.saved_by} saved this visit at "
+        f"{conflict.saved_at:%H:%M} UTC while you were editing. Nothing of yours was lost.",
+        "changes": conflict_rows(conflict.stored_payload, payload),
+    }
