@@ -19,6 +19,7 @@ from spastic.patient_records import (
     update_patient,
 )
 from spastic.regimen import as_pure_changes
+from spastic.visit_records import open_draft_of, visits_of
 
 bp = Blueprint("patients", __name__, url_prefix="/patients")
 SEARCH_LIMIT = 50
@@ -64,6 +65,8 @@ def detail(patient_id: int):
     return render_template(
         "patients/detail.html",
         patient=patient,
+        visits=visits_of(patient.id),
+        open_draft=open_draft_of(patient.id),
         changes=list(reversed(patient.dose_changes)),
         in_force=in_force,
         today=date.today(),

@@ -60,6 +60,22 @@ def form_context(form, draft: Draft) -> dict:
         "dose_date": visit_date,
         "muscles": scales.MUSCLES,
         "sides": scales.SIDES,
+        "side_effect_codes": tuple(scales.SIDE_EFFECTS),
+    }
+
+
+def amend_context(form, visit: Visit, key: str, errors=None, reason: str = "") -> dict:
+    return {
+        "form": form,
+        "visit": visit,
+        "key": key,
+        "errors": errors or {},
+        "reason": reason,
+        "carried": {},
+        "selected": set(form.muscles.data or ()),
+        "muscles": scales.MUSCLES,
+        "sides": scales.SIDES,
+        "side_effect_codes": tuple(scales.SIDE_EFFECTS),
     }
 
 

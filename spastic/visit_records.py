@@ -43,13 +43,27 @@ class VersionConflict(Exception):
         self.saved_at = saved_at
 
 
-def open_draft(patient: Patient, user: User) -> Draft:
-    """Return the patient's visit in progress, or start one from the last signed visit."""
-    draft = db.session.scalar(
+def visits_of(patient_id: int) -> list[Visit]:
+    """Return all of a patient's visits, newest first."""
+    return db.session.scalars(
+        select(Visit)
+        .where(Visit.patient_id == patient_id)
+        .order_by(Visit.visit_date.desc(), Visit.id.desc())
+    ).all()
+
+
+def open_draft_of(patient_id: int) -> Draft | None:
+    """Return the patient's new visit in progress, if any."""
+    return db.session.scalar(
         select(Draft).where(
-            Draft.patient_id == patient.id, Draft.visit_id.is_(None), Draft.consumed_at.is_(None)
+            Draft.patient_id == patient_id, Draft.visit_id.is_(None), Draft.consumed_at.is_(None)
         )
     )
+
+
+def open_draft(patient: Patient, user: User) -> Draft:
+    """Return the patient's visit in progress, or start one from the last signed visit."""
+    draft = open_draft_of(patient.id)
     if draft is None:
         draft = Draft(
             patient_id=patient.id,

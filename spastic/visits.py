@@ -13,7 +13,7 @@ from spastic.access import draft_for, patient_for, visit_for
 from spastic.extensions import db
 from spastic.passwords import verify_password
 from spastic.visit_forms import VisitForm, as_visit_input, check_carried
-from spastic.visit_page import conflict_rows, form_context, visit_page_context
+from spastic.visit_page import amend_context, conflict_rows, form_context, visit_page_context
 
 bp = Blueprint("visits", __name__)
 NOT_STORED = {"csrf_token", "version", "submission_key"}
@@ -174,8 +174,7 @@ def amend(visit_id: int):
     if request.method == "GET":
         pairs = _as_pairs(visit_records.payload_for_amendment(visit))
         form = VisitForm(formdata=MultiDict(pairs))
-        form.errors  # noqa: B018 - no validation on first display
-        return render_template("visits/amend.html", form=form, visit=visit, key=key, errors={})
+        return render_template("visits/amend.html", **amend_context(form, visit, key))
     form = VisitForm()
     reason = (request.form.get("reason") or "").strip()
     errors = {}
@@ -192,9 +191,8 @@ def amend(visit_id: int):
             "Amendment recorded." if amendment else "Nothing was different: no amendment.", "info"
         )
         return redirect(url_for("visits.detail", visit_id=visit.id))
-    return render_template(
-        "visits/amend.html", form=form, visit=visit, key=key, errors=errors, reason=reason
-    ), 422
+    context = amend_context(form, visit, key, errors=errors, reason=reason)
+    return render_template("visits/amend.html", **context), 422
 
 
 def _as_pairs(payload: dict) -> list[tuple[str, str]]:

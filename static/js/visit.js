@@ -1,0 +1,178 @@
+// Visit form: autosave to the server draft, offline-safe; carry-forward keep/clear; one submit.
+// Nothing is kept in localStorage or IndexedDB: the page holds the input until the server has it.
+(function () {
+  "use strict";
+
+  const form = document.querySelector("form[data-autosave]");
+  if (!form) return;
+  const statusBox = form.querySelector("[data-save-status]");
+  const versionInput = form.querySelector("[data-version]");
+  const conflictBox = form.querySelector("[data-conflict]");
+  const submitButton = form.querySelector("[data-submit]");
+  const url = form.dataset.autosave;
+  let dirty = false;
+  let saving = false;
+  let blocked = false; // a conflict waits for the user's choice
+  let timer = null;
+
+  function say(text) { statusBox.textContent = text; }
+
+  function hhmm(iso) {
+    const d = iso ? new Date(iso) : new Date();
+    return d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", hour12: false });
+  }
+
+  function body() {
+    return new URLSearchParams(new FormData(form));
+  }
+
+  let submitAfterSave = false;
+
+  async function save(keepalive) {
+    if (saving || blocked || !dirty) return;
+    if (!navigator.onLine) { say("Offline - will save when back"); return; }
+    saving = true;
+    dirty = false;
+    try {
+      const response = await fetch(url, {
+        method: "POST", body: body(), credentials: "same-origin", keepalive: Boolean(keepalive),
+        headers: { "Accept": "application/json" },
+      });
+      const data = await response.json();
+      if (response.status === 409 && data.conflict) {
+        showConflict(data);
+      } else if (response.ok && data.saved) {
+        versionInput.value = data.version;
+        if (data.csrf_token) form.querySelector("[name=csrf_token]").value = data.csrf_token;
+        say("Saved at " + hhmm(data.saved_at));
+      } else if (response.ok && data.visit_url) {
+        window.location.assign(data.visit_url);
+      } else {
+        dirty = true;
+        say("Not saved - will retry");
+      }
+    } catch (error) {
+      dirty = true;
+      say("Offline - will save when back");
+    } finally {
+      saving = false;
+      if (submitAfterSave && !blocked) { submitAfterSave = false; form.requestSubmit(submitButton); }
+    }
+  }
+
+  function showConflict(data) {
+    blocked = true;
+    conflictBox.hidden = false;
+    conflictBox.replaceChildren();
+    const heading = document.createElement("h2");
+    heading.textContent = data.message;
+    conflictBox.append(heading);
+    const list = document.createElement("ul");
+    for (const row of data.changes) {
+      const item = document.createElement("li");
+      item.textContent = row.label + ": saved " + row.theirs + ", yours " + row.yours;
+      list.append(item);
+    }
+    conflictBox.append(list);
+    const keep = document.createElement("button");
+    keep.type = "button";
+    keep.className = "button primary";
+    keep.textContent = "Keep my version";
+    keep.addEventListener("click", function () {
+      versionInput.value = data.version;
+      blocked = false;
+      dirty = true;
+      conflictBox.hidden = true;
+      save();
+    });
+    const reload = document.createElement("button");
+    reload.type = "button";
+    reload.className = "button";
+    reload.textContent = "Show their version";
+    reload.addEventListener("click", function () { window.location.reload(); });
+    conflictBox.append(keep, reload);
+    say("Not saved: someone else changed this visit");
+  }
+
+  function changed() {
+    dirty = true;
+    say("Unsaved changes…");
+    clearTimeout(timer);
+    timer = setTimeout(save, 800);
+  }
+
+  // Carry-forward: each carried row is kept, cleared or changed; the state travels in a hidden input.
+  function rowOf(element) { return element.closest(".field.mas"); }
+
+  function setCarry(row, state) {
+    const input = row.querySelector("[data-carry-state]");
+    if (input && row.dataset.carried) input.value = state;
+    markRow(row);
+  }
+
+  function markRow(row) {
+    const carried = row.dataset.carried;
+    const checked = row.querySelector("input[type=radio]:checked");
+    const state = row.querySelector("[data-carry-state]");
+    row.classList.toggle("changed-today", Boolean(carried) && (!checked || checked.value !== carried) && state.value !== "pending");
+    row.classList.toggle("kept", Boolean(carried) && state.value === "kept" && checked && checked.value === carried);
+    row.classList.toggle("pending", Boolean(carried) && state.value === "pending");
+  }
+
+  form.addEventListener("click", function (event) {
+    const keep = event.target.closest("[data-keep]");
+    const clear = event.target.closest("[data-clear]");
+    const keepAll = event.target.closest("[data-keep-all]");
+    if (keep) {
+      const row = rowOf(keep);
+      const radio = row.querySelector("input[type=radio][value='" + CSS.escape(row.dataset.carried) + "']");
+      if (radio) radio.checked = true;
+      setCarry(row, "kept");
+      changed();
+    } else if (clear) {
+      const row = rowOf(clear);
+      row.querySelectorAll("input[type=radio]").forEach(function (r) { r.checked = false; });
+      setCarry(row, "cleared");
+      changed();
+    } else if (keepAll) {
+      form.querySelectorAll(".field.mas.pending").forEach(function (row) {
+        if (!row.closest("[hidden]")) setCarry(row, "kept");
+      });
+      changed();
+    }
+  });
+
+  form.addEventListener("change", function (event) {
+    const row = rowOf(event.target);
+    if (row && event.target.type === "radio") setCarry(row, "kept");
+    if (event.target.name === "muscles") {
+      const box = form.querySelector(".muscle-row[data-muscle='" + CSS.escape(event.target.value) + "']");
+      if (box) box.hidden = !event.target.checked;
+    }
+    changed();
+  });
+  form.addEventListener("input", function (event) {
+    if (event.target.type !== "radio" && event.target.type !== "checkbox") changed();
+  });
+
+  form.addEventListener("submit", function (event) {
+    if (!navigator.onLine) {
+      event.preventDefault();
+      say("Offline - your visit is kept on this page; tap Save visit again when back online");
+      return;
+    }
+    if (saving) { event.preventDefault(); submitAfterSave = true; return; }
+    if (submitButton.dataset.sent) { event.preventDefault(); return; }
+    submitButton.dataset.sent = "1";
+    submitButton.setAttribute("aria-disabled", "true");
+    clearTimeout(timer);
+  });
+
+  window.addEventListener("online", function () { if (dirty) save(); });
+  window.addEventListener("offline", function () { say("Offline - will save when back"); });
+  document.addEventListener("visibilitychange", function () {
+    if (document.visibilityState === "hidden" && dirty) save(true);
+  });
+  setInterval(function () { if (dirty) save(); }, 5000);
+  form.querySelectorAll(".field.mas").forEach(markRow);
+})();
