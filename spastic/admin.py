@@ -6,6 +6,7 @@ from sqlalchemy import func, select
 
 from spastic import audit, sessions
 from spastic.access import role_required
+from spastic.errors import reshow_on_expired_form
 from spastic.extensions import db
 from spastic.forms import NewUser, UserForm
 from spastic.models import Clinic, User
@@ -46,6 +47,7 @@ def users():
 
 
 @bp.route("/users/new", methods=["GET", "POST"])
+@reshow_on_expired_form
 @role_required("admin")
 def new_user():
     """Create a user in the admin's own clinic."""

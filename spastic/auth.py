@@ -7,6 +7,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import func, select
 
 from spastic import audit, sessions
+from spastic.errors import reshow_on_expired_form
 from spastic.extensions import db, limiter
 from spastic.forms import LoginForm, PasswordChangeForm
 from spastic.models import User, utcnow
@@ -30,6 +31,7 @@ def index():
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@reshow_on_expired_form
 @limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])
 def login():
     """Log a user in; the same answer whether or not the account exists."""
@@ -59,6 +61,7 @@ def logout():
 
 
 @bp.route("/account/password", methods=["GET", "POST"])
+@reshow_on_expired_form
 @login_required
 def change_password():
     """Change one's own password; every other session of the user ends."""

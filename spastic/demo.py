@@ -10,6 +10,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from spastic.admin import create_user
+from spastic.demo_visits import add_demo_visits
 from spastic.extensions import db
 from spastic.forms import DoseEntry, NewUser, PatientDetails
 from spastic.models import Clinic, User
@@ -45,6 +46,7 @@ def seed(today: date | None = None) -> str:
         physician = users["physician@demo.test"] if row["on_physician_care_team"] else None
         therapist = users[THERAPIST_OF[row["clinic"]]]
         _patient(clinics[row["clinic"]], row, therapist, physician, today)
+    add_demo_visits(users, today)
     db.session.commit()
     return f"Demo data: {len(users)} accounts, {len(rows)} patients."
 

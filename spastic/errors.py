@@ -1,6 +1,7 @@
 """Error pages a clinician can read; never a stack trace."""
 
-from flask import Flask, render_template
+from flask import Flask, current_app, g, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError, generate_csrf
 from sqlalchemy.orm.exc import StaleDataError
 
 from spastic.extensions import db
@@ -18,6 +19,28 @@ def register(app: Flask) -> None:
     ):
         app.register_error_handler(code, _handler(code, title, message))
     app.register_error_handler(StaleDataError, _stale)
+    app.register_error_handler(CSRFError, _expired_form)
+
+
+def reshow_on_expired_form(view):
+    """Mark a view whose form re-shows the posted input when its CSRF token has expired.
+
+    Only for views that validate a FlaskForm (which fails on the same token and so writes
+    nothing): the user sees their input again with a fresh token and a message.
+    """
+    view.reshow_on_expired_form = True
+    return view
+
+
+def _expired_form(error):
+    view = current_app.view_functions.get(request.endpoint)
+    if getattr(view, "reshow_on_expired_form", False):
+        g.form_expired = True
+        return view(**(request.view_args or {}))
+    if request.accept_mimetypes.best == "application/json":
+        return jsonify(saved=False, csrf_expired=True, csrf_token=generate_csrf()), 400
+    message = "This page was open too long and its security check expired. Go back and reload it."
+    return render_template("error.html", code=400, title="Page expired", message=message), 400
 
 
 def _stale(_error):

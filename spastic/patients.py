@@ -8,6 +8,7 @@ from sqlalchemy import func, or_
 
 from spastic import audit, dosing
 from spastic.access import patient_for, role_required, visible_patients
+from spastic.errors import reshow_on_expired_form
 from spastic.extensions import db
 from spastic.forms import PatientForm, choices
 from spastic.models import Patient
@@ -38,6 +39,7 @@ def index():
 
 
 @bp.route("/new", methods=["GET", "POST"])
+@reshow_on_expired_form
 @role_required("therapist")
 def new():
     """Register a patient in the user's clinic."""
@@ -74,6 +76,7 @@ def detail(patient_id: int):
 
 
 @bp.route("/<int:patient_id>/edit", methods=["GET", "POST"])
+@reshow_on_expired_form
 @login_required
 def edit(patient_id: int):
     """Edit a patient's details; a concurrent edit is shown, never silently overwritten."""

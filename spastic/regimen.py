@@ -9,6 +9,7 @@ from flask_login import current_user, login_required
 
 from spastic import dosing, scales
 from spastic.access import patient_for
+from spastic.errors import reshow_on_expired_form
 from spastic.extensions import db
 from spastic.forms import DoseChangeForm
 from spastic.models import DoseChange
@@ -33,6 +34,7 @@ def as_pure_changes(changes: Iterable[DoseChange]) -> list[dosing.DoseChange]:
 
 
 @bp.route("/new", methods=["GET", "POST"])
+@reshow_on_expired_form
 @login_required
 def new(patient_id: int):
     """Record a change of the regimen (once per submission, however often it is sent)."""

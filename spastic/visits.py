@@ -3,13 +3,24 @@
 import json
 import secrets
 
-from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user, login_required
 from flask_wtf.csrf import generate_csrf
 from werkzeug.datastructures import MultiDict
 
 from spastic import audit, visit_records
 from spastic.access import draft_for, patient_for, visit_for
+from spastic.errors import reshow_on_expired_form
 from spastic.extensions import db
 from spastic.passwords import verify_password
 from spastic.visit_forms import VisitForm, as_visit_input, check_carried
@@ -76,6 +87,7 @@ def autosave(draft_id: int):
 
 
 @bp.post("/drafts/<int:draft_id>")
+@reshow_on_expired_form
 @login_required
 def submit(draft_id: int):
     """Validate and save the visit, exactly once per form, whatever is resent."""
@@ -87,14 +99,7 @@ def submit(draft_id: int):
     payload = _payload()
     carried = form_context(form, draft)["carried"]
     valid = form.validate_on_submit() & check_carried(form, carried)
-    conflict = None
-    try:
-        visit_records.save_draft(
-            draft, payload, request.form.get("version", type=int), current_user
-        )
-    except visit_records.VersionConflict as error:
-        db.session.rollback()
-        conflict = error
+    conflict = None if g.get("form_expired") else _keep_input(draft, payload)
     if valid and conflict is None:
         visit = visit_records.submit_once(draft, as_visit_input(form), current_user)
         flash("Visit saved. Check it, then sign it.", "success")
@@ -164,6 +169,7 @@ def sign(visit_id: int):
 
 
 @bp.route("/visits/<int:visit_id>/amend", methods=["GET", "POST"])
+@reshow_on_expired_form
 @login_required
 def amend(visit_id: int):
     """Correct a signed visit: the original stays; the correction is a linked amendment."""
@@ -193,6 +199,17 @@ def amend(visit_id: int):
         return redirect(url_for("visits.detail", visit_id=visit.id))
     context = amend_context(form, visit, key, errors=errors, reason=reason)
     return render_template("visits/amend.html", **context), 422
+
+
+def _keep_input(draft, payload: dict):
+    """Store what was posted in the draft; return the conflict if someone saved meanwhile."""
+    try:
+        version = request.form.get("version", type=int)
+        visit_records.save_draft(draft, payload, version, current_user)
+    except visit_records.VersionConflict as conflict:
+        db.session.rollback()
+        return conflict
+    return None
 
 
 def _as_pairs(payload: dict) -> list[tuple[str, str]]:

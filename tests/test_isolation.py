@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from spastic.extensions import db
-from spastic.models import AuditEvent, DoseChange, Patient
+from spastic.models import Amendment, AuditEvent, DoseChange, Draft, MasScore, Patient, Visit
 
 # endpoint -> scope. "patient" routes are probed below for every outsider.
 ROUTES = {
@@ -26,6 +26,14 @@ ROUTES = {
     "patients.detail": "patient",
     "patients.edit": "patient",
     "regimen.new": "patient",
+    "visits.new": "patient",
+    "visits.draft": "patient",
+    "visits.autosave": "patient",
+    "visits.submit": "patient",
+    "visits.detail": "patient",
+    "visits.edit": "patient",
+    "visits.sign": "patient",
+    "visits.amend": "patient",
 }
 
 
@@ -34,11 +42,15 @@ def test_every_route_has_an_access_rule(app):
     assert endpoints == set(ROUTES), "add new routes to ROUTES with their access rule"
 
 
-def _patient_urls(app, patient_id):
+def _patient_urls(app, ids):
+    """Yield (method, url) for every patient-scoped rule, filled with the world's ids."""
     for rule in app.url_map.iter_rules():
         if ROUTES.get(rule.endpoint) != "patient":
             continue
-        url = rule.rule.replace("<int:patient_id>", str(patient_id))
+        url = rule.rule
+        for name, value in ids.items():
+            url = url.replace(f"<int:{name}>", str(value))
+        assert "<" not in url, f"no id to fill {url}: add it to patient_records()"
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             yield method, url
 
@@ -46,7 +58,8 @@ def _patient_urls(app, patient_id):
 def _state(app):
     with app.app_context():
         return tuple(
-            db.session.scalar(select(func.count()).select_from(m)) for m in (Patient, DoseChange)
+            db.session.scalar(select(func.count()).select_from(m))
+            for m in (Patient, DoseChange, Visit, MasScore, Draft, Amendment)
         )
 
 
@@ -66,28 +79,61 @@ HOSTILE_FORM = {
 }
 
 
+@pytest.fixture
+def patient_records(app, clinic_world):
+    """A signed visit, an unsigned visit and an open draft of the home patient."""
+    owner = app.test_client()
+    owner.post("/login", data={"email": "t@home.test", "password": _pw()})
+    pid = clinic_world["patient"].id
+    visits = []
+    for _ in range(2):
+        draft = owner.get(f"/patients/{pid}/visits/new").location.rsplit("/", 1)[1]
+        data = {
+            "visit_date": "2026-01-10",
+            "rater": "T",
+            "muscles": ["hip_flexors"],
+            "mas-hip_flexors-left": "2",
+            "version": "1",
+            "submission_key": f"k{draft}",
+        }
+        page = owner.get(f"/drafts/{draft}").get_data(as_text=True)
+        data["submission_key"] = page.split('name="submission_key" value="', 1)[1].split('"')[0]
+        visits.append(owner.post(f"/drafts/{draft}", data=data).location.rsplit("/", 1)[1])
+    owner.post(
+        f"/visits/{visits[0]}/sign",
+        data={"meaning": "I performed and recorded this assessment", "password": _pw()},
+    )
+    draft = owner.get(f"/patients/{pid}/visits/new").location.rsplit("/", 1)[1]
+    return {"patient_id": pid, "visit_id": visits[0], "draft_id": draft, "unsigned": visits[1]}
+
+
 @pytest.mark.parametrize("outsider", ["other_therapist", "other_physician", "outsider_physician"])
-def test_outsiders_get_404_on_every_patient_route(app, clinic_world, outsider):
+def test_outsiders_get_404_on_every_patient_route(app, clinic_world, patient_records, outsider):
     client = app.test_client()
     client.post("/login", data={"email": clinic_world[outsider].email, "password": _pw()})
     patient = clinic_world["patient"]
     before = _state(app)
     probed = 0
-    for method, url in _patient_urls(app, patient.id):
+    for method, url in _patient_urls(app, patient_records):
         response = client.open(url, method=method, data=HOSTILE_FORM)
         assert response.status_code == 404, (method, url)
         assert b"NGUYEN" not in response.data and b"MRN-1" not in response.data
         probed += 1
-    assert probed >= 5
+    assert probed >= 13
     assert _state(app) == before
     with app.app_context():
-        views = db.session.scalar(select(func.count()).where(AuditEvent.patient_id == patient.id))
-    assert views == 0
+        seen_by_outsider = db.session.scalars(
+            select(AuditEvent.action).where(
+                AuditEvent.patient_id == patient.id,
+                AuditEvent.user_id == clinic_world[outsider].id,
+            )
+        ).all()
+    assert seen_by_outsider == []
 
 
-def test_anonymous_users_are_sent_to_login(app, clinic_world):
+def test_anonymous_users_are_sent_to_login(app, patient_records):
     client = app.test_client()
-    for method, url in _patient_urls(app, clinic_world["patient"].id):
+    for method, url in _patient_urls(app, patient_records):
         response = client.open(url, method=method, data=HOSTILE_FORM)
         assert response.status_code == 302, (method, url)
         assert "/login" in response.location

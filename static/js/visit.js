@@ -45,6 +45,10 @@
         versionInput.value = data.version;
         if (data.csrf_token) form.querySelector("[name=csrf_token]").value = data.csrf_token;
         say("Saved at " + hhmm(data.saved_at));
+      } else if (response.status === 400 && data.csrf_expired) {
+        form.querySelector("[name=csrf_token]").value = data.csrf_token;
+        dirty = true;
+        setTimeout(save, 100);
       } else if (response.ok && data.visit_url) {
         window.location.assign(data.visit_url);
       } else {

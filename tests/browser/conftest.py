@@ -77,7 +77,10 @@ def demo_patient_ids(demo_database) -> dict[str, int]:
 def live_server(demo_database, tmp_path):
     """Serve a fresh copy of the demo database on a free port; yield the base URL."""
     path = tmp_path / "spastic.db"
-    with closing(sqlite3.connect(demo_database)) as source, closing(sqlite3.connect(path)) as target:
+    with (
+        closing(sqlite3.connect(demo_database)) as source,
+        closing(sqlite3.connect(path)) as target,
+    ):
         source.backup(target)
     app = create_app({**_browser_config(f"sqlite:///{path}"), "OUTBOX_FOLDER": str(tmp_path)})
     server = make_server("127.0.0.1", 0, app, threaded=True)
@@ -98,7 +101,9 @@ def viewport(request) -> str:
 
 
 def context_options(playwright, name: str) -> dict:
-    ipad = {k: v for k, v in playwright.devices["iPad Pro 11"].items() if k != "default_browser_type"}
+    ipad = {
+        k: v for k, v in playwright.devices["iPad Pro 11"].items() if k != "default_browser_type"
+    }
     return {
         "ipad-portrait": ipad,
         "ipad-landscape": {**ipad, "viewport": {"width": 1194, "height": 834}},

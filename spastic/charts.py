@@ -1,0 +1,188 @@
+"""Charts drawn from scoring results: static SVG (pygal), the same on screen and in the PDF.
+
+The SVG carries no script and no reference outside itself: `js=[]` keeps pygal from linking
+its tooltip script, and an XML filter drops its config `<script>` and its comments (links to
+pygal.org). Pages show it as an `<img>` (see `data_uri`): the page's CSP (`style-src 'self'`)
+would block the `<style>` inside an inline `<svg>`, while an image keeps its own styles.
+The legend is left to the page (see `chart_series`), so that it can show each line's dash
+pattern: pygal's legend shows colour only, and colour must not be the only cue.
+"""
+
+import base64
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+import pygal
+from pygal.style import Style
+
+from spastic import scales
+from spastic.dosing import DoseChange, format_dose
+from spastic.scoring import Trend
+
+FONT = '"Noto Sans", "DejaVu Sans", Arial, sans-serif'
+CHART_STYLE = dict(
+    background="#ffffff",
+    plot_background="#ffffff",
+    foreground="#1b2430",
+    foreground_strong="#1b2430",
+    foreground_subtle="#c9d2dc",
+    opacity="1",
+    opacity_hover="1",
+    font_family=FONT,
+    label_font_size=16,
+    major_label_font_size=16,
+    title_font_size=17,
+    no_data_font_size=20,
+)
+DOSE_MARKER = 6  # radius of the dot at each dose change
+
+
+@dataclass(frozen=True)
+class Look:
+    """How a series is drawn; every colour has 3:1 or more against white (WCAG 1.4.11)."""
+
+    colour: str
+    dash: str  # SVG stroke-dasharray; "none" is a solid line
+    width: int
+
+
+LOOKS = {
+    "upper": Look("#1f4e79", "none", 3),
+    "lower": Look("#00796b", "10,5", 3),
+    "pain_now": Look("#b0263d", "3,4", 3),
+    "pain_worst": Look("#a85400", "12,4,3,4", 3),
+    "oral": Look("#3d3d3d", "none", 4),
+    "intrathecal": Look("#6a3d9a", "none", 4),
+}
+
+
+@dataclass(frozen=True)
+class Series:
+    """One line of the chart, with what a legend needs to describe it."""
+
+    key: str
+    title: str
+    look: Look
+    secondary: bool  # on the right-hand (dose) axis
+    values: tuple
+
+    @property
+    def axis(self) -> str:
+        """Which axis the series is read against."""
+        return "right axis" if self.secondary else "left axis"
+
+
+def chart_series(trend: Trend) -> list[Series]:
+    """Return the chart's series in drawing order: limbs, pain, then one dose line per route."""
+    visits = trend.visits
+    found = []
+    for limb, title in (("upper", "Upper limb"), ("lower", "Lower limb")):
+        points = [
+            (v.summary.visit_date, composite.mean_index)
+            for v in visits
+            if (composite := v.summary.composites[limb]).count
+        ]
+        found.append((limb, f"{title}, mean MAS index (0-5)", points))
+    for measure, title in (("pain_now", "Pain now"), ("pain_worst", "Worst pain in 24 h")):
+        points = [
+            (v.summary.visit_date, pain)
+            for v in visits
+            if (pain := getattr(v.summary, measure)) is not None
+        ]
+        found.append((measure, f"{title} (0-10)", points))
+    series = [Series(k, t, LOOKS[k], False, tuple(p)) for k, t, p in found if p]
+    end = _last_day(trend)
+    for route, history in trend.dose_history.items():
+        title = f"{scales.ROUTES[route]} baclofen, {scales.ROUTE_UNITS[route]} (dot: change)"
+        series.append(Series(route, title, LOOKS[route], True, _steps(history, end)))
+    return series
+
+
+def trend_chart(trend: Trend, width: int = 800, height: int = 440) -> str:
+    """Draw mean MAS index per limb and pain over time, with each route's daily dose as a step
+    line on the secondary axis and a marker at each dose change; return SVG markup.
+
+    The MAS index (0-5) and pain (0-10) share the left axis; doses the right one, one series
+    per route (oral mg/day and intrathecal mcg/day are never one series).
+    """
+    series = chart_series(trend)
+    chart = pygal.DateLine(
+        js=[],
+        width=width,
+        height=height,
+        style=Style(colors=tuple(s.look.colour for s in series), **CHART_STYLE),
+        range=(0, 10),
+        y_labels=list(range(11)),
+        secondary_range=(0, _dose_ceiling(trend)),
+        show_legend=False,
+        show_x_guides=False,
+        x_value_formatter=lambda when: when.strftime("%-d %b %Y"),
+        dots_size=4,
+        margin=12,
+        no_data_text="No signed visits",
+    )
+    for s in series:
+        stroke = {"width": s.look.width, "dasharray": s.look.dash}
+        chart.add(s.title, list(s.values), secondary=s.secondary, stroke_style=stroke)
+    chart.add_xml_filter(_self_contained(_description(trend)))
+    return chart.render(is_unicode=True)
+
+
+def data_uri(svg: str) -> str:
+    """Return the SVG as a data: URI, for an `<img>` allowed by `img-src 'self' data:`."""
+    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode("ascii")
+
+
+def _steps(history: Sequence[DoseChange], end: date) -> tuple[dict, ...]:
+    """A step line through a route's doses: flat until each change, then straight up or down."""
+    points: list[dict] = []
+    unit = scales.ROUTE_UNITS[history[0].route or "oral"]
+    for before, change in zip([None, *history], history, strict=False):
+        when, dose = change.effective_date, float(change.daily_dose)
+        if before is not None:
+            points.append({"value": (when, float(before.daily_dose)), "node": {"r": 0}})
+        label = f"{format_dose(change.daily_dose)} {unit} from {when:%-d %b %Y}"
+        points.append({"value": (when, dose), "node": {"r": DOSE_MARKER}, "label": label})
+    if end > history[-1].effective_date:
+        points.append({"value": (end, float(history[-1].daily_dose)), "node": {"r": 0}})
+    return tuple(points)
+
+
+def _last_day(trend: Trend) -> date:
+    days = [v.summary.visit_date for v in trend.visits]
+    days += [h[-1].effective_date for h in trend.dose_history.values()]
+    return max(days, default=date.min)
+
+
+def _dose_ceiling(trend: Trend) -> float:
+    """Top of the dose axis: a little above the highest dose, so its line stays visible."""
+    doses = [c.daily_dose for history in trend.dose_history.values() for c in history]
+    return float(max(doses, default=Decimal(0)) * Decimal("1.15")) or 1.0
+
+
+def _description(trend: Trend) -> str:
+    if not trend.visits:
+        return "Baclofen daily dose over time; no signed visits yet."
+    first, last = trend.visits[0].summary.visit_date, trend.visits[-1].summary.visit_date
+    return (
+        f"Mean MAS index per limb, pain and baclofen daily dose at {len(trend.visits)} "
+        f"signed visits from {first:%-d %b %Y} to {last:%-d %b %Y}."
+    )
+
+
+def _self_contained(title: str):
+    """An XML filter dropping scripts and comments, and naming the chart in its <title>."""
+
+    def strip(root):
+        for parent in list(root.iter()):
+            for child in list(parent):
+                name = str(child.tag).rsplit("}", 1)[-1]
+                if callable(child.tag) or name == "script":
+                    parent.remove(child)  # comments are elements with a callable tag
+                elif name == "title" and parent is root:
+                    child.text = title
+        return root
+
+    return strip

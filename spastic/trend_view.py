@@ -1,0 +1,150 @@
+"""A patient's trend from the database, and the words and numbers the page (and PDF) show.
+
+`load_trend` is the one place that turns stored rows into `scoring.compute_trend` input; the
+rest turns the pure results into display rows without recomputing anything.
+"""
+
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import SimpleNamespace
+
+from spastic import scales
+from spastic.comparison import MCID, Comparison, CompositeChange, PainChange
+from spastic.dosing import SEVERITIES, DoseChange, Flag, format_dose
+from spastic.models import Patient
+from spastic.records import PatientContext
+from spastic.regimen import as_pure_changes
+from spastic.scoring import (
+    Trend,
+    VisitTrend,
+    compute_trend,
+    format_change,
+    format_index,
+    format_percent,
+)
+from spastic.visit_content import as_record, signed_visits
+
+# Number formats for templates: the page and the PDF print every number through these.
+FORMAT = SimpleNamespace(
+    index=format_index, change=format_change, percent=format_percent, dose=format_dose
+)
+# Text and symbol for each direction of change, so that colour is never the only cue.
+STATUS = {
+    "improved": ("▼", "Improved"),
+    "worsened": ("▲", "Worsened"),
+    "unchanged": ("=", "Unchanged"),
+    "not_compared": ("·", "Assessed once"),
+}
+SCOPE_LABELS = {"upper": "Upper limb", "lower": "Lower limb", "all": "All assessed sides"}
+SEVERITY_LABELS = {"warning": "Warning", "caution": "Caution", "info": "Info"}
+
+
+def patient_context(patient: Patient) -> PatientContext:
+    """What the dose checks need to know about a stored patient."""
+    return PatientContext(
+        diagnosis=patient.diagnosis,
+        egfr=None if patient.egfr is None else float(patient.egfr),
+        on_dialysis=bool(patient.on_dialysis),
+        sci_level=patient.sci_level,
+    )
+
+
+def load_trend(patient: Patient) -> Trend:
+    """Compute the trend of a patient's signed visits (amendments applied) and regimen."""
+    records = [as_record(visit) for visit in signed_visits(patient.id)]
+    changes = as_pure_changes(patient.dose_changes)
+    return compute_trend(records, changes, patient_context(patient))
+
+
+def regimen_label(doses: Mapping[str, DoseChange]) -> str:
+    """The regimen in force at a visit, e.g. "45 mg/day oral"; routes never summed."""
+    if not doses:
+        return "no baclofen recorded"
+    return " + ".join(
+        f"{format_dose(change.daily_dose)} {scales.ROUTE_UNITS[route]} "
+        f"{scales.ROUTES[route].lower()}"
+        for route, change in doses.items()
+    )
+
+
+@dataclass(frozen=True)
+class ChangeRow:
+    """One line of a "what changed" table: a composite or a pain rating against a reference."""
+
+    measure: str
+    count: str  # e.g. "6 sides in common"; "" for pain
+    before: str
+    after: str
+    change: str
+    status: str  # "improved" | "unchanged" | "worsened"
+    verdict: str
+    important: bool  # reaches the MCID, or a clinically important pain change
+
+
+def composite_row(change: CompositeChange) -> ChangeRow:
+    """Describe a composite change with its MCID verdict (Chen 2019)."""
+    mcid = MCID.get(change.scope)
+    threshold = f" (MCID {mcid[0]:.2f} / {mcid[1]:.2f})" if mcid else ""
+    verdict = f"{STATUS[change.direction][1]}, {change.mcid_label}{threshold}"
+    if change.direction == "unchanged":
+        verdict = "Unchanged"
+    return ChangeRow(
+        f"{SCOPE_LABELS[change.scope]}, mean index",
+        f"{change.count} side{'s' if change.count != 1 else ''} in common",
+        format_index(change.before),
+        format_index(change.after),
+        format_change(change.change),
+        change.direction,
+        verdict,
+        change.mcid in ("half_sd", "08_sd"),
+    )
+
+
+def pain_row(change: PainChange) -> ChangeRow:
+    """Describe a pain change: important at 2 points or 30% (Farrar 2001), IMMPACT band."""
+    measure = "Pain now" if change.measure == "now" else "Worst pain in 24 h"
+    percent = "" if change.percent is None else f" ({format_percent(change.percent)})"
+    verdict = "Clinically important" if change.important else "Not clinically important"
+    if change.immpact:
+        verdict += f"; IMMPACT: {change.immpact}"
+    return ChangeRow(
+        measure,
+        "",
+        str(change.before),
+        str(change.after),
+        f"{change.change:+d}{percent}" if change.change else "0",
+        change.direction,
+        verdict,
+        change.important,
+    )
+
+
+def change_rows(comparison: Comparison) -> list[ChangeRow]:
+    """The composites per limb (and all sides), then pain now and worst."""
+    rows = [composite_row(c) for s in ("upper", "lower", "all") if (c := comparison.composites.get(s))]
+    rows += [pain_row(p) for p in (comparison.pain_now, comparison.pain_worst) if p is not None]
+    return rows
+
+
+def comparisons(trend: Trend) -> list[tuple[str, VisitTrend, Comparison]]:
+    """The latest visit against baseline and, when different, against the previous visit."""
+    latest = trend.latest
+    if latest is None or latest.vs_baseline is None:
+        return []
+    found = [("Since baseline", latest, latest.vs_baseline)]
+    if latest.vs_previous and latest.vs_previous.reference_visit_id != trend.visits[0].summary.visit_id:
+        found.append(("Since the previous visit", latest, latest.vs_previous))
+    return found
+
+
+def flag_counts(flags: tuple[Flag, ...]) -> list[tuple[str, int]]:
+    """(severity, how many), most severe first, for the flags present."""
+    counts = Counter(flag.severity for flag in flags)
+    return [(s, counts[s]) for s in reversed(SEVERITIES) if counts[s]]
+
+
+def responder_counts(trend: Trend) -> dict[str, int]:
+    """How many muscle-sides improved, stayed, worsened since baseline, or were assessed once."""
+    counts = Counter(r.status for r in trend.responders)
+    return {status: counts[status] for status in STATUS if counts[status]}

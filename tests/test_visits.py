@@ -1,0 +1,310 @@
+"""Visit capture on the server: drafts, validation, once-only saving, sign and amend."""
+
+import json
+import re
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from spastic.extensions import db
+from spastic.models import Amendment, AuditEvent, Draft, MasScore, Patient, SideEffect, Visit
+from tests.conftest import PASSWORD
+
+TODAY = date.today().isoformat()
+
+
+def _start(client, patient_id):
+    response = client.get(f"/patients/{patient_id}/visits/new")
+    assert response.status_code == 302
+    draft_id = int(response.location.rsplit("/", 1)[1])
+    page = client.get(response.location).get_data(as_text=True)
+    return draft_id, page
+
+
+def _hidden(page, name):
+    found = re.search(rf'name="{name}" (?:type="hidden" )?value="([^"]*)"', page)
+    return found.group(1) if found else None
+
+
+def _visit_data(page, **extra):
+    data = {
+        "visit_date": TODAY,
+        "rater": "Tess Mills",
+        "muscles": ["elbow_flexors", "knee_flexors"],
+        "mas-elbow_flexors-left": "1+",
+        "mas-elbow_flexors-right": "2",
+        "mas-knee_flexors-left": "3",
+        "pain_now": "4",
+        "pain_worst": "7",
+        "penn_frequency": "2",
+        "penn_severity": "1",
+        "se-drowsiness": "mild",
+        "se-nausea": "none",
+        "adherence": "as_prescribed",
+        "notes": "Walked 20 m with frame.",
+        "version": _hidden(page, "version"),
+        "submission_key": _hidden(page, "submission_key"),
+    }
+    data.update(extra)
+    return {k: v for k, v in data.items() if v is not None}
+
+
+def _counts(app):
+    with app.app_context():
+        return tuple(
+            db.session.scalar(select(func.count()).select_from(m))
+            for m in (Visit, MasScore, SideEffect, Amendment)
+        )
+
+
+@pytest.fixture
+def therapist(client, auth, clinic_world):
+    auth.login(clinic_world["therapist"])
+    return client
+
+
+def test_form_has_the_contracted_radio_groups(therapist, clinic_world):
+    _, page = _start(therapist, clinic_world["patient"].id)
+    assert "<legend>Elbow flexors - Left</legend>" in page
+    assert "<legend>Ankle plantarflexors (gastrocnemius-soleus) - Right</legend>" in page
+    group = page.split("<legend>Elbow flexors - Left</legend>", 1)[1].split("</fieldset>", 1)[0]
+    labels = re.findall(r'type="radio" value="[^"]*"[^>]*><span>([^<]*)</span>', group)
+    assert labels == ["0", "1", "1+", "2", "3", "4"]
+    pain = page.split("<legend>Pain now</legend>", 1)[1].split("</fieldset>", 1)[0]
+    assert re.findall(r"<span>([^<]*)</span>", pain) == [str(n) for n in range(11)]
+    assert "30 mg/day" in page  # the dose in force is shown, not re-typed
+
+
+def test_reload_resumes_the_same_draft(therapist, clinic_world):
+    first, _ = _start(therapist, clinic_world["patient"].id)
+    second, _ = _start(therapist, clinic_world["patient"].id)
+    assert first == second
+
+
+def test_autosave_keeps_input_and_detects_a_concurrent_edit(app, therapist, clinic_world):
+    draft_id, page = _start(therapist, clinic_world["patient"].id)
+    data = _visit_data(page)
+    saved = therapist.post(f"/drafts/{draft_id}/autosave", data=data).get_json()
+    assert saved["saved"] is True and saved["version"] == 2
+    reloaded = therapist.get(f"/drafts/{draft_id}").get_data(as_text=True)
+    assert re.search(r'<input checked id="mas-elbow_flexors-left-\d"[^>]*value="1\+"', reloaded)
+    assert "Walked 20 m with frame." in reloaded
+    # A second person still holding version 1 saves: refused, shown what changed.
+    stale = therapist.post(
+        f"/drafts/{draft_id}/autosave", data={**data, "version": "1", "pain_now": "9"}
+    )
+    assert stale.status_code == 409
+    body = stale.get_json()
+    assert {"label": "Pain now", "theirs": "4", "yours": "9"} in body["changes"]
+    with app.app_context():
+        stored = json.loads(db.session.get(Draft, draft_id).payload)
+    assert stored["pain_now"] == ["4"]
+
+
+@pytest.mark.parametrize(
+    ("extra", "field", "message"),
+    [
+        ({"mas-elbow_flexors-left": "5"}, "mas-elbow_flexors-left", "Choose a grade from 0, 1, 1+"),
+        ({"mas-elbow_flexors-left": "1.5"}, "mas-elbow_flexors-left", "Choose a grade from 0"),
+        ({"pain_now": "11"}, "pain_now", "Pain is rated from 0"),
+        ({"pain_worst": "-1"}, "pain_worst", "Pain is rated from 0"),
+        ({"penn_frequency": "0", "penn_severity": "2"}, "penn_severity", "only when spasms occur"),
+        ({"penn_frequency": None, "penn_severity": "2"}, "penn_severity", "only when spasms occur"),
+        ({"visit_date": (date.today() + timedelta(days=1)).isoformat()}, "visit_date", "future"),
+        ({"se-drowsiness": "extreme"}, "se-drowsiness", "none, mild, moderate or severe"),
+        ({"muscles": ["elbow_flexors", "tongue"]}, "muscles", "Choose only from the options"),
+    ],
+)
+def test_bad_input_is_refused_next_to_the_field(
+    app, therapist, clinic_world, extra, field, message
+):
+    draft_id, page = _start(therapist, clinic_world["patient"].id)
+    before = _counts(app)
+    response = therapist.post(f"/drafts/{draft_id}", data=_visit_data(page, **extra))
+    text = response.get_data(as_text=True)
+    assert response.status_code == 422
+    error = text.split(f'id="{field}-error">', 1)[1].split("</p>", 1)[0]
+    assert message in error
+    assert "Walked 20 m with frame." in text  # the rest of the input is kept
+    assert _counts(app) == before
+
+
+def test_visit_for_another_clinics_patient_is_refused(app, clinic_world):
+    other = app.test_client()
+    other.post("/login", data={"email": "t@other.test", "password": PASSWORD})
+    assert other.get(f"/patients/{clinic_world['patient'].id}/visits/new").status_code == 404
+    own = app.test_client()
+    own.post("/login", data={"email": "t@home.test", "password": PASSWORD})
+    draft_id, page = _start(own, clinic_world["patient"].id)
+    before = _counts(app)
+    assert other.post(f"/drafts/{draft_id}", data=_visit_data(page)).status_code == 404
+    assert other.post(f"/drafts/{draft_id}/autosave", data=_visit_data(page)).status_code == 404
+    assert _counts(app) == before
+
+
+def test_save_stores_grades_not_assessed_as_null_and_once(app, therapist, clinic_world):
+    draft_id, page = _start(therapist, clinic_world["patient"].id)
+    data = _visit_data(page)
+    first = therapist.post(f"/drafts/{draft_id}", data=data)
+    again = therapist.post(f"/drafts/{draft_id}", data=data)
+    assert first.status_code == again.status_code == 302
+    assert first.location == again.location
+    with app.app_context():
+        visit = db.session.scalar(select(Visit))
+        grades = {(s.muscle, s.side): s.grade for s in visit.mas_scores}
+        assert grades == {
+            ("elbow_flexors", "left"): "1+",
+            ("elbow_flexors", "right"): "2",
+            ("knee_flexors", "left"): "3",
+            ("knee_flexors", "right"): None,
+        }
+        assert (visit.pain_now, visit.pain_worst, visit.penn_frequency) == (4, 7, 2)
+        assert {(e.code, e.severity) for e in visit.side_effects} == {
+            ("drowsiness", "mild"),
+            ("nausea", "none"),
+        }
+        assert visit.status == "draft"
+        patient = db.session.get(Patient, clinic_world["patient"].id)
+        assert json.loads(patient.usual_muscles) == ["elbow_flexors", "knee_flexors"]
+        assert db.session.scalar(select(func.count()).select_from(Visit)) == 1
+        created = db.session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "create", AuditEvent.entity == "visit")
+        ).all()
+        assert ("mas:elbow_flexors:left", None, "1+") in {
+            (e.field, e.old_value, e.new_value) for e in created
+        }
+
+
+def _save_and_sign(client, patient_id, **extra):
+    draft_id, page = _start(client, patient_id)
+    response = client.post(f"/drafts/{draft_id}", data=_visit_data(page, **extra))
+    visit_id = int(response.location.rsplit("/", 1)[1])
+    meaning = "I performed and recorded this assessment"
+    signed = client.post(
+        f"/visits/{visit_id}/sign", data={"meaning": meaning, "password": PASSWORD}
+    )
+    assert signed.status_code == 302
+    return visit_id
+
+
+def test_sign_needs_the_password_and_freezes_the_visit(app, therapist, clinic_world):
+    draft_id, page = _start(therapist, clinic_world["patient"].id)
+    visit_id = int(
+        therapist.post(f"/drafts/{draft_id}", data=_visit_data(page)).location.rsplit("/", 1)[1]
+    )
+    meaning = "I performed and recorded this assessment"
+    wrong = therapist.post(f"/visits/{visit_id}/sign", data={"meaning": meaning, "password": "x"})
+    assert wrong.status_code == 422
+    assert "That is not your password" in wrong.get_data(as_text=True)
+    ok = therapist.post(f"/visits/{visit_id}/sign", data={"meaning": meaning, "password": PASSWORD})
+    assert ok.status_code == 302
+    with app.app_context():
+        visit = db.session.get(Visit, visit_id)
+        assert visit.status == "signed"
+        assert visit.signature_meaning == meaning
+        assert len(visit.content_hash) == 64
+        assert visit.signed_by.email == "t@home.test"
+    page = therapist.get(f"/visits/{visit_id}").get_data(as_text=True)
+    assert "Signed by <strong>" in page and meaning in page
+    assert therapist.get(f"/visits/{visit_id}/edit").location.endswith(f"/visits/{visit_id}/amend")
+
+
+def test_amendment_keeps_the_original(app, therapist, clinic_world):
+    visit_id = _save_and_sign(therapist, clinic_world["patient"].id)
+    form = therapist.get(f"/visits/{visit_id}/amend").get_data(as_text=True)
+    data = _visit_data(form, **{"mas-elbow_flexors-left": "1"})
+    data.update(reason="Transcription error", password=PASSWORD, submission_key="amend-1")
+    assert therapist.post(f"/visits/{visit_id}/amend", data=data).status_code == 302
+    assert therapist.post(f"/visits/{visit_id}/amend", data=data).status_code == 302  # resend
+    with app.app_context():
+        visit = db.session.get(Visit, visit_id)
+        original = {(s.muscle, s.side): s.grade for s in visit.mas_scores}
+        assert original[("elbow_flexors", "left")] == "1+"
+        assert len(visit.amendments) == 1
+        assert json.loads(visit.amendments[0].changes) == {"mas:elbow_flexors:left": ["1+", "1"]}
+    page = therapist.get(f"/visits/{visit_id}").get_data(as_text=True)
+    assert "Transcription error" in page
+    assert "<td>Elbow flexors - Left</td><td>1+</td><td>1</td>" in page
+
+
+def test_amendment_needs_reason_and_password(app, therapist, clinic_world):
+    visit_id = _save_and_sign(therapist, clinic_world["patient"].id)
+    form = therapist.get(f"/visits/{visit_id}/amend").get_data(as_text=True)
+    data = _visit_data(form, **{"mas-elbow_flexors-left": "1"})
+    data.update(reason="", password="nope", submission_key="amend-2")
+    before = _counts(app)
+    response = therapist.post(f"/visits/{visit_id}/amend", data=data)
+    text = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "Say why the visit is corrected" in text
+    assert "That is not your password" in text
+    assert _counts(app) == before
+
+
+def test_carry_forward_must_be_kept_cleared_or_changed(app, therapist, clinic_world):
+    _save_and_sign(therapist, clinic_world["patient"].id)
+    draft_id, page = _start(therapist, clinic_world["patient"].id)
+    assert re.search(r"from \d+ \w+ \d{4}: 1\+", page)
+    assert 'name="carry-elbow_flexors-left" value="pending"' in page
+    pending = _visit_data(page)
+    pending["carry-elbow_flexors-left"] = "pending"
+    refused = therapist.post(f"/drafts/{draft_id}", data=pending)
+    assert refused.status_code == 422
+    assert "Keep or clear the grade carried from" in refused.get_data(as_text=True)
+    data = _visit_data(refused.get_data(as_text=True))
+    data.update(
+        {
+            "carry-elbow_flexors-left": "kept",
+            "carry-elbow_flexors-right": "cleared",
+            "carry-knee_flexors-left": "pending",
+            "mas-knee_flexors-left": "2",  # changed today: no confirmation needed
+        }
+    )
+    assert therapist.post(f"/drafts/{draft_id}", data=data).status_code == 302
+    with app.app_context():
+        visit = db.session.scalars(select(Visit).order_by(Visit.id.desc())).first()
+        grades = {(s.muscle, s.side): s.grade for s in visit.mas_scores}
+    assert grades[("elbow_flexors", "left")] == "1+"
+    assert grades[("elbow_flexors", "right")] is None
+    assert grades[("knee_flexors", "left")] == "2"
+
+
+def test_visit_page_shows_previous_and_change(therapist, clinic_world):
+    _save_and_sign(therapist, clinic_world["patient"].id)
+    draft_id, page = _start(therapist, clinic_world["patient"].id)
+    data = _visit_data(page, **{"mas-knee_flexors-left": "2"})
+    data.update({f"carry-{m}": "kept" for m in ("elbow_flexors-left", "elbow_flexors-right")})
+    response = therapist.post(f"/drafts/{draft_id}", data=data)
+    text = therapist.get(response.location).get_data(as_text=True)
+    row = text.split('<th scope="row">Knee flexors (hamstrings) - Left</th>', 1)[1]
+    row = row.split("</tr>", 1)[0]
+    assert re.findall(r'<td class="grade">([^<]*)</td>', row) == ["2", "3"]
+    assert "-1" in row and "improved" in row
+
+
+def test_expired_form_is_shown_again_with_the_input(app, clinic_world):
+    app.config["WTF_CSRF_ENABLED"] = True
+    app.config["WTF_CSRF_TIME_LIMIT"] = 1
+    client = app.test_client()
+    page = client.get("/login").get_data(as_text=True)
+    token = _hidden(page, "csrf_token")
+    client.post("/login", data={"email": "t@home.test", "password": PASSWORD, "csrf_token": token})
+    draft_id, page = _start(client, clinic_world["patient"].id)
+    data = _visit_data(page, csrf_token=_hidden(page, "csrf_token"))
+    before = _counts(app)
+    import time
+
+    time.sleep(2)  # the one-second token expires
+    response = client.post(f"/drafts/{draft_id}", data=data)
+    text = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "security check expired" in text
+    assert "Walked 20 m with frame." in text
+    assert _counts(app) == before
+    fresh = _hidden(text, "csrf_token")
+    assert fresh != data["csrf_token"]
+    response = client.post(f"/drafts/{draft_id}", data={**data, "csrf_token": fresh})
+    assert response.status_code == 302, re.findall(
+        r"<h[12][^>]*>[^<]*</h[12]>|class=.error[^<]*<", response.get_data(as_text=True)
+    )
