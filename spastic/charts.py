@@ -9,6 +9,7 @@ pattern: pygal's legend shows colour only, and colour must not be the only cue.
 """
 
 import base64
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -28,6 +29,8 @@ CHART_STYLE = dict(
     foreground="#1b2430",
     foreground_strong="#1b2430",
     foreground_subtle="#c9d2dc",
+    guide_stroke_dasharray="none",
+    major_guide_stroke_dasharray="none",
     opacity="1",
     opacity_hover="1",
     font_family=FONT,
@@ -56,6 +59,8 @@ LOOKS = {
     "oral": Look("#3d3d3d", "none", 4),
     "intrathecal": Look("#6a3d9a", "none", 4),
 }
+LEFT_TICKS = 5  # intervals on the left axis (0, 2, ... 10); the dose axis shares its lines
+NICE_STEPS = (1, 1.5, 2, 2.5, 3, 4, 5, 6, 7.5, 8)
 
 
 @dataclass(frozen=True)
@@ -95,7 +100,7 @@ def chart_series(trend: Trend) -> list[Series]:
     series = [Series(k, t, LOOKS[k], False, tuple(p)) for k, t, p in found if p]
     end = _last_day(trend)
     for route, history in trend.dose_history.items():
-        title = f"{scales.ROUTES[route]} baclofen, {scales.ROUTE_UNITS[route]} (dot: change)"
+        title = f"{scales.ROUTES[route]} baclofen, {scales.ROUTE_UNITS[route]}; dot at each change"
         series.append(Series(route, title, LOOKS[route], True, _steps(history, end)))
     return series
 
@@ -114,19 +119,24 @@ def trend_chart(trend: Trend, width: int = 800, height: int = 440) -> str:
         height=height,
         style=Style(colors=tuple(s.look.colour for s in series), **CHART_STYLE),
         range=(0, 10),
-        y_labels=list(range(11)),
+        y_labels=[10 * i / LEFT_TICKS for i in range(LEFT_TICKS + 1)],
+        value_formatter=lambda value: f"{value:g}",
         secondary_range=(0, _dose_ceiling(trend)),
+        x_labels=_month_ticks(trend),
+        x_value_formatter=lambda when: when.strftime("%b %Y"),
+        truncate_label=-1,
         show_legend=False,
         show_x_guides=False,
-        x_value_formatter=lambda when: when.strftime("%-d %b %Y"),
         dots_size=4,
         margin=12,
+        margin_top=40,
         no_data_text="No signed visits",
     )
     for s in series:
-        stroke = {"width": s.look.width, "dasharray": s.look.dash}
+        stroke = {"width": f"{s.look.width}px", "dasharray": s.look.dash}
         chart.add(s.title, list(s.values), secondary=s.secondary, stroke_style=stroke)
-    chart.add_xml_filter(_self_contained(_description(trend)))
+    units = " · ".join(scales.ROUTE_UNITS[r] for r in trend.dose_history)
+    chart.add_xml_filter(_self_contained(describe(trend), width, units))
     return chart.render(is_unicode=True)
 
 
@@ -157,12 +167,36 @@ def _last_day(trend: Trend) -> date:
 
 
 def _dose_ceiling(trend: Trend) -> float:
-    """Top of the dose axis: a little above the highest dose, so its line stays visible."""
+    """Top of the dose axis: a round number above the highest dose, so that the dose axis
+    labels on the left axis's lines are round too (0, 15, 30 ... for oral doses to 60 mg)."""
     doses = [c.daily_dose for history in trend.dose_history.values() for c in history]
-    return float(max(doses, default=Decimal(0)) * Decimal("1.15")) or 1.0
+    highest = float(max(doses, default=Decimal(0))) * 1.1
+    if highest <= 0:
+        return float(LEFT_TICKS)
+    wanted = highest / LEFT_TICKS
+    scale = 10 ** math.floor(math.log10(wanted))
+    step = next(n * scale for n in (*NICE_STEPS, 10) if n * scale >= wanted)
+    return step * LEFT_TICKS
 
 
-def _description(trend: Trend) -> str:
+def _month_ticks(trend: Trend) -> list[date]:
+    """The first of each month (or of every 2nd, 3rd ... month) across the chart."""
+    days = [v.summary.visit_date for v in trend.visits]
+    days += [c.effective_date for history in trend.dose_history.values() for c in history]
+    if not days:
+        return []
+    first, last = min(days), max(days)
+    months = (last.year - first.year) * 12 + last.month - first.month
+    every = max(1, math.ceil(months / 7))
+    ticks = []
+    for offset in range(1, months + 1, every):
+        year, month = divmod(first.month - 1 + offset, 12)
+        ticks.append(date(first.year + year, month + 1, 1))
+    return ticks
+
+
+def describe(trend: Trend) -> str:
+    """Say in one sentence what the chart shows (its <title>, and the page's alt text)."""
     if not trend.visits:
         return "Baclofen daily dose over time; no signed visits yet."
     first, last = trend.visits[0].summary.visit_date, trend.visits[-1].summary.visit_date
@@ -172,8 +206,9 @@ def _description(trend: Trend) -> str:
     )
 
 
-def _self_contained(title: str):
-    """An XML filter dropping scripts and comments, and naming the chart in its <title>."""
+def _self_contained(title: str, width: int, dose_units: str):
+    """An XML filter: drop scripts and comments, name the chart in its <title>, and write the
+    units above each axis (pygal has no title for the secondary axis)."""
 
     def strip(root):
         for parent in list(root.iter()):
@@ -183,6 +218,22 @@ def _self_contained(title: str):
                     parent.remove(child)  # comments are elements with a callable tag
                 elif name == "title" and parent is root:
                     child.text = title
+        namespace = root.tag[: root.tag.index("}") + 1] if root.tag.startswith("{") else ""
+        for x, anchor, text in ((12, "start", "MAS index · pain"), (width - 12, "end", dose_units)):
+            label = root.makeelement(
+                namespace + "text",
+                {
+                    "x": str(x),
+                    "y": "24",
+                    "text-anchor": anchor,
+                    "fill": "#1b2430",
+                    "font-size": "16",
+                    "font-weight": "700",
+                    "font-family": FONT,
+                },
+            )
+            label.text = text
+            root.append(label)
         return root
 
     return strip

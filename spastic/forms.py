@@ -32,8 +32,6 @@ from spastic import dosing, scales
 from spastic.models import ROLES
 from spastic.passwords import password_problem
 
-REQUIRED = "This field is required."
-
 # Demo and test accounts use the reserved .test domain (RFC 2606); accept it like any other.
 if "test" in email_validator.SPECIAL_USE_DOMAIN_NAMES:
     email_validator.SPECIAL_USE_DOMAIN_NAMES.remove("test")
@@ -59,8 +57,12 @@ def choices(mapping: dict, blank: str | None = None) -> list[SelectChoice]:
 
 
 class LoginForm(FlaskForm):
-    email = EmailField("Email", validators=[DataRequired(REQUIRED), Length(max=254)])
-    password = PasswordField("Password", validators=[DataRequired(REQUIRED), Length(max=200)])
+    email = EmailField(
+        "Email", validators=[DataRequired("Enter your email address."), Length(max=254)]
+    )
+    password = PasswordField(
+        "Password", validators=[DataRequired("Enter your password."), Length(max=200)]
+    )
 
 
 @dataclass(frozen=True)
@@ -72,12 +74,20 @@ class NewUser:
 
 
 class UserForm(FlaskForm):
-    name = StringField("Full name", validators=[DataRequired(REQUIRED), Length(max=120)])
+    name = StringField(
+        "Full name", validators=[DataRequired("Enter the user's full name."), Length(max=120)]
+    )
     email = EmailField(
-        "Email", validators=[DataRequired(REQUIRED), Email("Enter a valid email address.")]
+        "Email",
+        validators=[
+            DataRequired("Enter the user's email address."),
+            Email("Enter a valid email address."),
+        ],
     )
     role = SelectField("Role", choices=choices({r: r.capitalize() for r in ROLES}))
-    password = PasswordField("First password", validators=[DataRequired(REQUIRED)])
+    password = PasswordField(
+        "First password", validators=[DataRequired("Give a first password for the user.")]
+    )
 
     def validate_password(self, field):
         problem = password_problem(field.data or "", email=self.email.data or "")
@@ -94,9 +104,13 @@ class UserForm(FlaskForm):
 
 
 class PasswordChangeForm(FlaskForm):
-    current_password = PasswordField("Current password", validators=[DataRequired(REQUIRED)])
-    new_password = PasswordField("New password", validators=[DataRequired(REQUIRED)])
-    confirm = PasswordField("New password again", validators=[DataRequired(REQUIRED)])
+    current_password = PasswordField(
+        "Current password", validators=[DataRequired("Enter your current password.")]
+    )
+    new_password = PasswordField("New password", validators=[DataRequired("Enter a new password.")])
+    confirm = PasswordField(
+        "New password again", validators=[DataRequired("Enter the new password again.")]
+    )
 
     def validate_new_password(self, field):
         problem = password_problem(field.data or "")
@@ -128,15 +142,25 @@ class PatientDetails:
 
 
 class PatientForm(FlaskForm):
-    mrn = StringField("MRN", validators=[DataRequired(REQUIRED), Length(max=40)])
-    family_name = StringField("Family name", validators=[DataRequired(REQUIRED), Length(max=100)])
-    given_name = StringField("Given name", validators=[DataRequired(REQUIRED), Length(max=100)])
-    birth_date = DateField("Birth date", validators=[InputRequired(REQUIRED)], format="%Y-%m-%d")
-    sex = RadioField("Sex", choices=choices(scales.SEXES), validators=[InputRequired(REQUIRED)])
+    mrn = StringField("MRN", validators=[DataRequired("Enter the patient's MRN."), Length(max=40)])
+    family_name = StringField(
+        "Family name", validators=[DataRequired("Enter the family name."), Length(max=100)]
+    )
+    given_name = StringField(
+        "Given name", validators=[DataRequired("Enter the given name."), Length(max=100)]
+    )
+    birth_date = DateField(
+        "Birth date", validators=[InputRequired("Enter the birth date.")], format="%Y-%m-%d"
+    )
+    sex = RadioField(
+        "Sex",
+        choices=choices(scales.SEXES),
+        validators=[InputRequired("Choose the patient's sex.")],
+    )
     diagnosis = SelectField(
         "Diagnosis",
         choices=choices(scales.DIAGNOSES, "Choose…"),
-        validators=[DataRequired(REQUIRED)],
+        validators=[DataRequired("Choose a diagnosis.")],
     )
     sci_level = SelectField(
         "SCI neurological level",
@@ -220,7 +244,9 @@ DOSE_UNITS = {"mg/day": "mg/day", "mcg/day": "mcg/day", "mL/day": "mL/day (volum
 
 class DoseChangeForm(FlaskForm):
     effective_date = DateField(
-        "Effective from", validators=[InputRequired(REQUIRED)], format="%Y-%m-%d"
+        "Effective from",
+        validators=[InputRequired("Enter the date the change takes effect.")],
+        format="%Y-%m-%d",
     )
     route = RadioField("Route", choices=choices(scales.ROUTES), validators=[Optional()])
     daily_dose = StringField("Total daily dose", validators=[Length(max=12)])

@@ -13,7 +13,7 @@ from spastic import scales
 from spastic.comparison import MCID, Comparison, CompositeChange, PainChange
 from spastic.dosing import SEVERITIES, DoseChange, Flag, format_dose
 from spastic.models import Patient
-from spastic.records import PatientContext
+from spastic.records import PatientContext, VisitRecord
 from spastic.regimen import as_pure_changes
 from spastic.scoring import (
     Trend,
@@ -122,7 +122,9 @@ def pain_row(change: PainChange) -> ChangeRow:
 
 def change_rows(comparison: Comparison) -> list[ChangeRow]:
     """The composites per limb (and all sides), then pain now and worst."""
-    rows = [composite_row(c) for s in ("upper", "lower", "all") if (c := comparison.composites.get(s))]
+    rows = [
+        composite_row(c) for s in ("upper", "lower", "all") if (c := comparison.composites.get(s))
+    ]
     rows += [pain_row(p) for p in (comparison.pain_now, comparison.pain_worst) if p is not None]
     return rows
 
@@ -133,7 +135,10 @@ def comparisons(trend: Trend) -> list[tuple[str, VisitTrend, Comparison]]:
     if latest is None or latest.vs_baseline is None:
         return []
     found = [("Since baseline", latest, latest.vs_baseline)]
-    if latest.vs_previous and latest.vs_previous.reference_visit_id != trend.visits[0].summary.visit_id:
+    if (
+        latest.vs_previous
+        and latest.vs_previous.reference_visit_id != trend.visits[0].summary.visit_id
+    ):
         found.append(("Since the previous visit", latest, latest.vs_previous))
     return found
 
@@ -148,3 +153,26 @@ def responder_counts(trend: Trend) -> dict[str, int]:
     """How many muscle-sides improved, stayed, worsened since baseline, or were assessed once."""
     counts = Counter(r.status for r in trend.responders)
     return {status: counts[status] for status in STATUS if counts[status]}
+
+
+def visit_dates(trend: Trend) -> dict:
+    """Map each visit id in the trend to its date."""
+    return {v.summary.visit_id: v.summary.visit_date for v in trend.visits}
+
+
+def format_median(value: float | None) -> str:
+    """Show a median of whole-number ratings: "4", or "4.5" between two."""
+    if value is None:
+        return "-"
+    return f"{value:g}"
+
+
+def side_effects_label(record: VisitRecord) -> str:
+    """The side effects reported at a visit, e.g. "Drowsiness (moderate)"; "none" when none."""
+    present = record.side_effects_present()
+    names = [
+        f"{label} ({record.side_effects[code]})"
+        for code, label in scales.SIDE_EFFECTS.items()
+        if code in present
+    ]
+    return ", ".join(names) or "none"

@@ -19,7 +19,7 @@ from wtforms.validators import (
 )
 
 from spastic import scales
-from spastic.forms import REQUIRED, CheckboxList, choices
+from spastic.forms import CheckboxList, choices
 
 
 def _text_or_none(value):
@@ -62,8 +62,12 @@ def tardieu_name(muscle: str, side: str, part: str) -> str:
 
 
 class BaseVisitForm(FlaskForm):
-    visit_date = DateField("Visit date", validators=[InputRequired(REQUIRED)], format="%Y-%m-%d")
-    rater = StringField("Rater", validators=[DataRequired(REQUIRED), Length(max=120)])
+    visit_date = DateField(
+        "Visit date", validators=[InputRequired("Enter the visit date.")], format="%Y-%m-%d"
+    )
+    rater = StringField(
+        "Rater", validators=[DataRequired("Enter who rated the muscles."), Length(max=120)]
+    )
     muscles = CheckboxList(
         "Muscles assessed", choices=choices({m.code: m.label for m in scales.MUSCLES})
     )

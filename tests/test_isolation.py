@@ -26,6 +26,7 @@ ROUTES = {
     "patients.detail": "patient",
     "patients.edit": "patient",
     "regimen.new": "patient",
+    "trends.show": "patient",
     "visits.new": "patient",
     "visits.draft": "patient",
     "visits.autosave": "patient",

@@ -2,6 +2,8 @@
 
 The demo data is seeded once per session into a template SQLite file; each test gets its own
 copy (through SQLite's backup API) behind its own server, so tests can write without meeting.
+Radio choices are segmented buttons whose invisible native radio covers the segment: tap them
+by role or label (get_by_role("radio", name="1+")), not by their text, which lies underneath.
 """
 
 import shutil

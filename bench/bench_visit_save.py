@@ -1,0 +1,66 @@
+"""Saving a visit with 24 muscle-side grades, against an empty request through the same app."""
+
+import re
+
+from bench.common import make_app, summary, timed
+from spastic import scales
+
+GRADES = ("0", "1", "1+", "2", "3", "4")
+
+
+def _visit_form(page: str) -> dict:
+    data = {
+        "visit_date": "2026-01-10",
+        "rater": "Bench Rater",
+        "muscles": [m.code for m in scales.MUSCLES],
+        "pain_now": "3",
+        "pain_worst": "6",
+        "penn_frequency": "2",
+        "penn_severity": "1",
+        "adherence": "as_prescribed",
+        "notes": "Benchmark visit",
+    }
+    for index, muscle in enumerate(scales.MUSCLES):
+        for side in scales.SIDES:
+            data[f"mas-{muscle.code}-{side}"] = GRADES[index % len(GRADES)]
+            data[f"carry-{muscle.code}-{side}"] = "kept"
+    data["version"] = re.search(r'name="version" value="(\d+)"', page).group(1)
+    data["submission_key"] = re.search(r'name="submission_key" value="([^"]+)"', page).group(1)
+    return data
+
+
+def _client(app):
+    from spastic.demo import seed
+    from spastic.extensions import db
+
+    with app.app_context():
+        seed()
+        db.session.commit()
+    client = app.test_client()
+    client.post("/login", data={"email": "therapist@demo.test", "password": "spastic-demo"})
+    return client
+
+
+def run(database: str, url: str, repeat: int = 60) -> dict:
+    app = make_app(url)
+    client = _client(app)
+    baseline, saves = [], []
+    for _ in range(repeat):
+        baseline.append(timed(lambda: client.get("/healthz")))
+        draft = client.get("/patients/1/visits/new").location
+        data = _visit_form(client.get(draft).get_data(as_text=True))
+        response = None
+
+        def save(draft=draft, data=data):
+            nonlocal response
+            response = client.post(draft, data=data)
+
+        saves.append(timed(save))
+        assert response.status_code == 302, response.status_code
+    base, measured = summary(baseline), summary(saves)
+    return {
+        "name": f"visit save, 24 grades ({database})",
+        "baseline": {"what": "GET /healthz through the same app", **base},
+        "measured": measured,
+        "ratio_median": round(measured["median_ms"] / base["median_ms"], 2),
+    }

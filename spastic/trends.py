@@ -1,0 +1,31 @@
+"""The patient trend page: tone, pain and dose over the signed visits, responders and flags."""
+
+from flask import Blueprint, render_template
+from flask_login import current_user, login_required
+
+from spastic import audit, charts, trend_view
+from spastic.access import patient_for
+from spastic.extensions import db
+
+bp = Blueprint("trends", __name__)
+
+
+@bp.get("/patients/<int:patient_id>/trend")
+@login_required
+def show(patient_id: int):
+    """Show a patient's trend (read-only for everyone who may see the patient)."""
+    patient = patient_for(current_user, patient_id)
+    trend = trend_view.load_trend(patient)
+    audit.record("view", entity="trend", entity_id=patient.id, patient_id=patient.id)
+    db.session.commit()
+    chart = charts.trend_chart(trend) if trend.visits else None
+    return render_template(
+        "trends/trend.html",
+        patient=patient,
+        trend=trend,
+        chart_uri=charts.data_uri(chart) if chart else None,
+        chart_series=charts.chart_series(trend),
+        chart_alt=charts.describe(trend),
+        view=trend_view,
+        fmt=trend_view.FORMAT,
+    )
