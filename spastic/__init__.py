@@ -51,9 +51,9 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from spastic import admin, auth, health, patients, regimen, trends, visits
+    from spastic import admin, auth, exports, health, patients, regimen, reports, trends, visits
 
-    for module in (auth, admin, health, patients, regimen, visits, trends):
+    for module in (auth, admin, health, patients, regimen, visits, trends, exports, reports):
         app.register_blueprint(module.bp)
 
 

@@ -22,6 +22,7 @@ from spastic import scales
 from spastic.dosing import DoseChange, format_dose
 from spastic.scoring import Trend
 
+LINE_WIDTH = 3
 FONT = '"Noto Sans", "DejaVu Sans", Arial, sans-serif'
 CHART_STYLE = dict(
     background="#ffffff",
@@ -31,6 +32,12 @@ CHART_STYLE = dict(
     foreground_subtle="#c9d2dc",
     guide_stroke_dasharray="none",
     major_guide_stroke_dasharray="none",
+    guide_stroke_color="#d5dce4",
+    major_guide_stroke_color="#d5dce4",
+    stroke_width=str(LINE_WIDTH),
+    stroke_width_hover=str(LINE_WIDTH),
+    stroke_opacity="1",
+    stroke_opacity_hover="1",
     opacity="1",
     opacity_hover="1",
     font_family=FONT,
@@ -48,16 +55,15 @@ class Look:
 
     colour: str
     dash: str  # SVG stroke-dasharray; "none" is a solid line
-    width: int
 
 
 LOOKS = {
-    "upper": Look("#1f4e79", "none", 3),
-    "lower": Look("#00796b", "10,5", 3),
-    "pain_now": Look("#b0263d", "3,4", 3),
-    "pain_worst": Look("#a85400", "12,4,3,4", 3),
-    "oral": Look("#3d3d3d", "none", 4),
-    "intrathecal": Look("#6a3d9a", "none", 4),
+    "upper": Look("#1f4e79", "none"),
+    "lower": Look("#00796b", "10,5"),
+    "pain_now": Look("#b0263d", "3,4"),
+    "pain_worst": Look("#a85400", "12,4,3,4"),
+    "oral": Look("#3d3d3d", "none"),
+    "intrathecal": Look("#6a3d9a", "none"),
 }
 LEFT_TICKS = 5  # intervals on the left axis (0, 2, ... 10); the dose axis shares its lines
 NICE_STEPS = (1, 1.5, 2, 2.5, 3, 4, 5, 6, 7.5, 8)
@@ -98,10 +104,12 @@ def chart_series(trend: Trend) -> list[Series]:
         ]
         found.append((measure, f"{title} (0-10)", points))
     series = [Series(k, t, LOOKS[k], False, tuple(p)) for k, t, p in found if p]
+    # pygal draws nothing when every series is on the secondary axis: doses then go left.
+    secondary = bool(series)
     end = _last_day(trend)
     for route, history in trend.dose_history.items():
         title = f"{scales.ROUTES[route]} baclofen, {scales.ROUTE_UNITS[route]}; dot at each change"
-        series.append(Series(route, title, LOOKS[route], True, _steps(history, end)))
+        series.append(Series(route, title, LOOKS[route], secondary, _steps(history, end)))
     return series
 
 
@@ -113,13 +121,17 @@ def trend_chart(trend: Trend, width: int = 800, height: int = 440) -> str:
     per route (oral mg/day and intrathecal mcg/day are never one series).
     """
     series = chart_series(trend)
+    tone_and_pain = any(s.key not in scales.ROUTES for s in series)
+    top = 10 if tone_and_pain else _dose_ceiling(trend)
+    units = " · ".join(scales.ROUTE_UNITS[r] for r in trend.dose_history)
     chart = pygal.DateLine(
         js=[],
         width=width,
         height=height,
         style=Style(colors=tuple(s.look.colour for s in series), **CHART_STYLE),
-        range=(0, 10),
-        y_labels=[10 * i / LEFT_TICKS for i in range(LEFT_TICKS + 1)],
+        range=(0, top),
+        # pygal fails on fixed y labels without any series (DateLine has no `_adapt` then).
+        y_labels=[top * i / LEFT_TICKS for i in range(LEFT_TICKS + 1)] if series else None,
         value_formatter=lambda value: f"{value:g}",
         secondary_range=(0, _dose_ceiling(trend)),
         x_labels=_month_ticks(trend),
@@ -133,10 +145,10 @@ def trend_chart(trend: Trend, width: int = 800, height: int = 440) -> str:
         no_data_text="No signed visits",
     )
     for s in series:
-        stroke = {"width": f"{s.look.width}px", "dasharray": s.look.dash}
+        stroke = {"dasharray": s.look.dash}
         chart.add(s.title, list(s.values), secondary=s.secondary, stroke_style=stroke)
-    units = " · ".join(scales.ROUTE_UNITS[r] for r in trend.dose_history)
-    chart.add_xml_filter(_self_contained(describe(trend), width, units))
+    axes = ("MAS index · pain", units) if tone_and_pain else (units, "")
+    chart.add_xml_filter(_self_contained(describe(trend), width, axes))
     return chart.render(is_unicode=True)
 
 
@@ -206,7 +218,7 @@ def describe(trend: Trend) -> str:
     )
 
 
-def _self_contained(title: str, width: int, dose_units: str):
+def _self_contained(title: str, width: int, axes: tuple[str, str]):
     """An XML filter: drop scripts and comments, name the chart in its <title>, and write the
     units above each axis (pygal has no title for the secondary axis)."""
 
@@ -219,7 +231,9 @@ def _self_contained(title: str, width: int, dose_units: str):
                 elif name == "title" and parent is root:
                     child.text = title
         namespace = root.tag[: root.tag.index("}") + 1] if root.tag.startswith("{") else ""
-        for x, anchor, text in ((12, "start", "MAS index · pain"), (width - 12, "end", dose_units)):
+        for x, anchor, text in ((12, "start", axes[0]), (width - 12, "end", axes[1])):
+            if not text:
+                continue
             label = root.makeelement(
                 namespace + "text",
                 {

@@ -24,6 +24,7 @@ def register(app: Flask) -> None:
     app.add_template_filter(_lookup(scales.PENN_SEVERITY), "penn_severity")
     app.add_template_filter(_lookup(scales.ADHERENCE), "adherence_label")
     app.add_template_filter(datetime_local)
+    app.add_template_filter(datetime_in)
     app.add_template_filter(lambda code: scales.DIAGNOSES.get(code, code), "diagnosis_label")
     app.add_template_filter(lambda code: scales.SEXES.get(code, code), "sex_label")
     app.add_template_filter(
@@ -54,6 +55,17 @@ def datetime_local(value: datetime | None) -> str:
     if value is None:
         return "—"
     return value.astimezone(_clinic_zone()).strftime("%-d %b %Y %H:%M %Z")
+
+
+def datetime_in(value: datetime | None, zone: str) -> str:
+    """Print a UTC time in a named time zone, with the zone: 24 Nov 2026 14:22 CET."""
+    if value is None:
+        return "—"
+    try:
+        tz = ZoneInfo(zone or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        tz = ZoneInfo("UTC")
+    return value.astimezone(tz).strftime("%-d %b %Y %H:%M %Z")
 
 
 def _clinic_zone() -> ZoneInfo:

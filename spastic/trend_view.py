@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 
 from spastic import scales
-from spastic.comparison import MCID, Comparison, CompositeChange, PainChange
+from spastic.comparison import Comparison, CompositeChange, PainChange
 from spastic.dosing import SEVERITIES, DoseChange, Flag, format_dose
 from spastic.models import Patient
 from spastic.records import PatientContext, VisitRecord
@@ -36,7 +36,7 @@ STATUS = {
     "unchanged": ("=", "Unchanged"),
     "not_compared": ("·", "Assessed once"),
 }
-SCOPE_LABELS = {"upper": "Upper limb", "lower": "Lower limb", "all": "All assessed sides"}
+SCOPE_LABELS = {"upper": "Upper limb", "lower": "Lower limb", "all": "All sides"}
 SEVERITY_LABELS = {"warning": "Warning", "caution": "Caution", "info": "Info"}
 
 
@@ -84,9 +84,7 @@ class ChangeRow:
 
 def composite_row(change: CompositeChange) -> ChangeRow:
     """Describe a composite change with its MCID verdict (Chen 2019)."""
-    mcid = MCID.get(change.scope)
-    threshold = f" (MCID {mcid[0]:.2f} / {mcid[1]:.2f})" if mcid else ""
-    verdict = f"{STATUS[change.direction][1]}, {change.mcid_label}{threshold}"
+    verdict = f"{STATUS[change.direction][1]}, {change.mcid_label}"
     if change.direction == "unchanged":
         verdict = "Unchanged"
     return ChangeRow(

@@ -27,6 +27,8 @@ ROUTES = {
     "patients.edit": "patient",
     "regimen.new": "patient",
     "trends.show": "patient",
+    "exports.fhir_bundle": "patient",
+    "exports.csv_file": "patient",
     "visits.new": "patient",
     "visits.draft": "patient",
     "visits.autosave": "patient",
@@ -35,6 +37,7 @@ ROUTES = {
     "visits.edit": "patient",
     "visits.sign": "patient",
     "visits.amend": "patient",
+    "reports.summary_pdf": "patient",
 }
 
 

@@ -4,7 +4,15 @@ from spastic.models.accounts import ROLES, Clinic, LoginSession, User
 from spastic.models.audit import AuditEvent
 from spastic.models.base import Base, utcnow
 from spastic.models.patients import DoseChange, Patient, care_team
-from spastic.models.visits import Amendment, Draft, MasScore, SideEffect, TardieuScore, Visit
+from spastic.models.visits import (
+    Amendment,
+    Draft,
+    MasScore,
+    SideEffect,
+    SummaryDocument,
+    TardieuScore,
+    Visit,
+)
 
 __all__ = [
     "ROLES",
@@ -18,6 +26,7 @@ __all__ = [
     "MasScore",
     "Patient",
     "SideEffect",
+    "SummaryDocument",
     "TardieuScore",
     "User",
     "Visit",

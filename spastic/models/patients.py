@@ -17,7 +17,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from spastic.models.accounts import User
+from spastic.models.accounts import Clinic, User
 from spastic.models.base import Base, UTCDateTime, utcnow
 
 care_team = Table(
@@ -54,6 +54,7 @@ class Patient(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     version: Mapped[int] = mapped_column(Integer, default=1)
 
+    clinic: Mapped[Clinic] = relationship()
     care_team: Mapped[list[User]] = relationship(secondary=care_team, order_by=User.name)
     dose_changes: Mapped[list["DoseChange"]] = relationship(
         back_populates="patient", order_by="(DoseChange.effective_date, DoseChange.id)"

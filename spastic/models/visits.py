@@ -8,6 +8,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -175,3 +176,18 @@ class Draft(Base):
     updated_by: Mapped[User | None] = relationship(foreign_keys=[updated_by_id])
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy reads a dict
+
+
+class SummaryDocument(Base):
+    """A signed visit's PDF summary, rendered once and served from here (by content hash)."""
+
+    __tablename__ = "summary_document"
+    __table_args__ = (UniqueConstraint("visit_id", "content_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visit.id"), index=True)
+    content_key: Mapped[str] = mapped_column(String(64))  # hash of what the PDF shows
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer)
+    pdf: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -6,18 +6,22 @@ Radio choices are segmented buttons whose invisible native radio covers the segm
 by role or label (get_by_role("radio", name="1+")), not by their text, which lies underneath.
 """
 
+import itertools
 import shutil
 import sqlite3
 import threading
 from contextlib import closing
+from datetime import date
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
+from sqlalchemy import select
 from werkzeug.serving import make_server
 
 from spastic import create_app, demo
 from spastic.extensions import db
+from spastic.models import Clinic, Patient
 from tests.conftest import _test_config
 
 HERE = Path(__file__).parent
@@ -154,3 +158,40 @@ def axe_violations(page: Page) -> list[dict]:
         " nodes: v.nodes.map(n => n.target.join(' ') + ' :: ' + n.failureSummary)})))",
         AXE_TAGS,
     )
+
+
+@pytest.fixture
+def live_database(live_server, tmp_path) -> Path:
+    """Return the SQLite file behind `live_server` (its copy of the demo data), to check writes."""
+    return tmp_path / "spastic.db"
+
+
+@pytest.fixture
+def add_patient(live_database):
+    """Return a function that registers a Demo Rehab patient without visits; it returns the id.
+
+    Written straight into the live server's database, so a test does not depend on which demo
+    patients have signed visits (and so carried grades) at the time.
+    """
+    app = create_app(_browser_config(f"sqlite:///{live_database}"))
+    numbers = itertools.count(1)
+
+    def add(family_name: str = "Tablet", given_name: str = "Tess") -> int:
+        with app.app_context():
+            clinic = db.session.scalar(select(Clinic).where(Clinic.name == "Demo Rehab"))
+            patient = Patient(
+                clinic_id=clinic.id,
+                mrn=f"BT-{next(numbers):04d}",
+                family_name=family_name,
+                given_name=given_name,
+                birth_date=date(1980, 5, 17),
+                sex="female",
+                diagnosis="ms",
+            )
+            db.session.add(patient)
+            db.session.commit()
+            return patient.id
+
+    yield add
+    with app.app_context():
+        db.engine.dispose()

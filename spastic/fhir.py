@@ -1,0 +1,353 @@
+"""FHIR R4 Bundles of a patient's visits: plain data in, JSON-ready dicts out (shape: CLINICAL.md).
+
+The Bundle type is "collection", not "document": a document Bundle is an attested, signed
+composition and needs a Composition resource first; in this app the attested document is the
+signed PDF summary, and the Bundle is the machine-readable data set that goes with it (and inside
+it). A collection carries the same resources without claiming to be a second signed record.
+
+Every resource gets a stable urn:uuid (uuid5 of clinic, patient and what it is), so exporting
+the same visit twice yields the same ids and references resolve inside the Bundle.
+Values come from the amendment-applied record (`VisitRecord`); not-assessed MAS rows are absent
+from `VisitRecord.grades`, so they produce no Observation.
+"""
+
+import base64
+import hashlib
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+
+from spastic import dosing, scales
+from spastic.records import VisitRecord
+
+URN_BASE = "urn:spastic"  # our own names: clinic identifier systems and local code systems
+NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, URN_BASE)
+SNOMED = "http://snomed.info/sct"
+LOINC = "http://loinc.org"
+UCUM = "http://unitsofmeasure.org"
+CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
+ORDINAL_VALUE = "http://hl7.org/fhir/StructureDefinition/ordinalValue"
+# Extensions pack, for Observation.bodySite up to R5, when the code does not carry the side.
+LATERALITY = "http://hl7.org/fhir/StructureDefinition/observation-structureLaterality"
+MAS_GRADE_SYSTEM = f"{URN_BASE}:CodeSystem:mas-grade"
+MUSCLE_SYSTEM = f"{URN_BASE}:CodeSystem:muscle-group"
+LOCAL_SYSTEM = f"{URN_BASE}:CodeSystem:observation"
+SIDE_CODES = {"left": ("7771000", "Left"), "right": ("24028007", "Right")}  # SNOMED qualifiers
+ROUTE_CODES = {"oral": ("26643006", "Oral route"), "intrathecal": ("72607000", "Intrathecal route")}
+UCUM_UNITS = {"mg/day": "mg/d", "mcg/day": "ug/d"}
+MUSCLE_ORDER = {muscle.code: position for position, muscle in enumerate(scales.MUSCLES)}
+GENDERS = {"female": "female", "male": "male", "other": "other", "unknown": "unknown"}
+
+
+@dataclass(frozen=True)
+class PatientFacts:
+    """Who the Bundle is about; `sex` is one of `scales.SEXES`."""
+
+    clinic_id: int
+    patient_id: int
+    mrn: str
+    family_name: str
+    given_name: str
+    birth_date: date
+    sex: str
+
+
+@dataclass(frozen=True)
+class VisitFacts:
+    """One visit as recorded, amendments applied."""
+
+    record: VisitRecord
+    amended: bool = False
+    signed: bool = True
+
+
+@dataclass(frozen=True)
+class SummaryPdf:
+    """A stored PDF summary of a signed visit, for its DocumentReference."""
+
+    visit_id: int
+    sha1: str  # hex digest: R4 Attachment.hash is SHA-1
+    size: int
+    url: str
+    sha256: str | None = None  # hex digest, exported as an RFC 6920 ni: URI
+    created: datetime | None = None  # aware
+
+    @classmethod
+    def of(cls, visit_id: int, pdf: bytes, url: str, created: datetime | None = None):
+        """Describe PDF bytes: both digests and the size."""
+        sha1 = hashlib.sha1(pdf, usedforsecurity=False).hexdigest()
+        return cls(visit_id, sha1, len(pdf), url, hashlib.sha256(pdf).hexdigest(), created)
+
+
+def patient_bundle(
+    patient: PatientFacts,
+    visits: Iterable[VisitFacts],
+    regimen: Sequence[dosing.DoseChange],
+    *,
+    as_of: date,
+    documents: Iterable[SummaryPdf] = (),
+    timestamp: datetime | None = None,
+) -> dict:
+    """Build the patient's Bundle: Patient, each visit's Encounter and Observations, every
+    regimen change as a MedicationStatement (status as of `as_of`), the given summaries."""
+    visits = list(visits)
+    resources = [_patient(patient)]
+    for visit in visits:
+        resources += [_encounter(patient, visit), *_observations(patient, visit)]
+    resources += _regimen_history(patient, regimen, as_of)
+    known = {v.record.visit_id for v in visits}
+    for document in documents:
+        if document.visit_id not in known:
+            raise ValueError(f"summary of visit {document.visit_id}, which is not in the Bundle")
+        resources.append(_document_reference(patient, document))
+    return _bundle(resources, timestamp)
+
+
+def visit_bundle(
+    patient: PatientFacts,
+    visit: VisitFacts,
+    regimen: Sequence[dosing.DoseChange],
+    *,
+    timestamp: datetime | None = None,
+) -> dict:
+    """Build one visit's Bundle (for the PDF): Patient, Encounter, Observations and the
+    regimen in force on the visit date. Deterministic unless a timestamp is given."""
+    on = visit.record.visit_date
+    in_force = dosing.regimen_on(regimen, on).values()
+    statements = [_medication_statement(patient, c, None, on) for c in in_force]
+    resources = [_patient(patient), _encounter(patient, visit), *_observations(patient, visit)]
+    return _bundle([*resources, *statements], timestamp)
+
+
+def resource_id(patient: PatientFacts, *parts: object) -> str:
+    """Return the stable uuid of one resource about this patient."""
+    name = "/".join(str(p) for p in ("clinic", patient.clinic_id, "patient", patient.patient_id))
+    return str(uuid.uuid5(NAMESPACE, "/".join([name, *(str(p) for p in parts)])))
+
+
+def _ref(patient: PatientFacts, *parts: object) -> dict:
+    return {"reference": f"urn:uuid:{resource_id(patient, *parts)}"}
+
+
+def _coding(system: str, code: str, display: str | None = None) -> dict:
+    return {"system": system, "code": code, **({"display": display} if display else {})}
+
+
+def _concept(text: str, *codings: dict) -> dict:
+    return {"coding": list(codings), "text": text} if codings else {"text": text}
+
+
+MAS_CODE = _concept(
+    "Modified Ashworth Scale grade", _coding(SNOMED, scales.SNOMED_MAS, "Modified Ashworth scale")
+)
+PENN_CODE = _concept(
+    "Penn Spasm Frequency Scale", _coding(LOCAL_SYSTEM, "penn-spasm", "Penn Spasm Frequency Scale")
+)
+MRN_TYPE = _concept(
+    "Medical record number", _coding("http://terminology.hl7.org/CodeSystem/v2-0203", "MR")
+)
+PAIN_LOINC = _coding(
+    LOINC, scales.LOINC_PAIN, "Pain severity - 0-10 verbal numeric rating [Score] - Reported"
+)
+AMBULATORY = _coding("http://terminology.hl7.org/CodeSystem/v3-ActCode", "AMB", "ambulatory")
+
+
+def _bundle(resources: list[dict], timestamp: datetime | None) -> dict:
+    bundle = {"resourceType": "Bundle", "type": "collection"}
+    if timestamp is not None:
+        bundle["timestamp"] = timestamp.isoformat()
+    bundle["entry"] = [{"fullUrl": f"urn:uuid:{r['id']}", "resource": r} for r in resources]
+    return bundle
+
+
+def _patient(p: PatientFacts) -> dict:
+    mrn = {"use": "usual", "type": MRN_TYPE, "system": f"{URN_BASE}:clinic:{p.clinic_id}:mrn"}
+    return {
+        "resourceType": "Patient",
+        "id": resource_id(p),
+        "identifier": [{**mrn, "value": p.mrn}],
+        "name": [{"use": "official", "family": p.family_name, "given": [p.given_name]}],
+        "gender": GENDERS.get(p.sex, "unknown"),
+        "birthDate": p.birth_date.isoformat(),
+    }
+
+
+def _encounter(p: PatientFacts, visit: VisitFacts) -> dict:
+    record = visit.record
+    day = record.visit_date.isoformat()
+    encounter = {
+        "resourceType": "Encounter",
+        "id": resource_id(p, "visit", record.visit_id),
+        # Encounter has no "amended" status: corrections show on its Observations.
+        "status": "finished" if visit.signed else "in-progress",
+        "class": AMBULATORY,
+        "type": [_concept("Spasticity clinic visit")],
+        "subject": _ref(p),
+        "period": {"start": day, "end": day},
+    }
+    if record.rater.strip():
+        encounter["participant"] = [{"individual": {"display": record.rater}}]
+    return encounter
+
+
+def _observations(p: PatientFacts, visit: VisitFacts) -> list[dict]:
+    record = visit.record
+    observations = [
+        _mas_observation(p, visit, muscle, side, grade)
+        for (muscle, side), grade in sorted(record.grades.items(), key=_muscle_order)
+    ]
+    pain = (("pain-now", record.pain_now), ("pain-worst-24h", record.pain_worst))
+    observations += [_pain_observation(p, visit, kind, v) for kind, v in pain if v is not None]
+    if record.penn_frequency is not None:
+        observations.append(_penn_observation(p, visit))
+    return observations
+
+
+def _muscle_order(item) -> tuple:
+    (muscle, side), _grade = item
+    return (MUSCLE_ORDER.get(muscle, len(MUSCLE_ORDER)), muscle, side)
+
+
+def _observation(p: PatientFacts, visit: VisitFacts, key: tuple, category: str) -> dict:
+    record = visit.record
+    status = "amended" if visit.amended else "final"
+    observation = {
+        "resourceType": "Observation",
+        "id": resource_id(p, "visit", record.visit_id, *key),
+        "status": status if visit.signed else "preliminary",
+        "category": [{"coding": [_coding(CATEGORY, category)]}],
+        "subject": _ref(p),
+        "encounter": _ref(p, "visit", record.visit_id),
+        "effectiveDateTime": record.visit_date.isoformat(),
+    }
+    if record.rater.strip():
+        observation["performer"] = [{"display": record.rater}]
+    return observation
+
+
+def _mas_observation(p: PatientFacts, visit: VisitFacts, muscle: str, side: str, grade: str):
+    label = scales.MUSCLE_BY_CODE[muscle].label
+    side_code, side_label = SIDE_CODES[side]
+    ordinal = {"url": ORDINAL_VALUE, "valueDecimal": scales.mas_index(grade)}
+    grade_coding = {"extension": [ordinal], **_coding(MAS_GRADE_SYSTEM, grade, grade)}
+    laterality = _concept(side_label, _coding(SNOMED, side_code, side_label))
+    body_site = {
+        "extension": [{"url": LATERALITY, "valueCodeableConcept": laterality}],
+        **_concept(f"{label} - {side_label}", _coding(MUSCLE_SYSTEM, muscle, label)),
+    }
+    return {
+        **_observation(p, visit, ("mas", muscle, side), "exam"),
+        "code": MAS_CODE,
+        "bodySite": body_site,
+        "valueCodeableConcept": _concept(grade, grade_coding),
+    }
+
+
+def _pain_observation(p: PatientFacts, visit: VisitFacts, kind: str, score: int) -> dict:
+    if kind == "pain-now":
+        code = _concept("Pain now (0-10 numeric rating)", PAIN_LOINC)
+    else:  # the same LOINC scale, narrowed by our own code to the worst of the last 24 hours
+        worst = _coding(LOCAL_SYSTEM, kind, "Worst pain in the last 24 hours")
+        code = _concept("Worst pain in the last 24 hours (0-10 numeric rating)", PAIN_LOINC, worst)
+    return {**_observation(p, visit, (kind,), "survey"), "code": code, "valueInteger": score}
+
+
+def _penn_observation(p: PatientFacts, visit: VisitFacts) -> dict:
+    record = visit.record
+    parts = [("penn-frequency", "Penn spasm frequency (0-4)", record.penn_frequency)]
+    if record.penn_severity is not None:
+        parts.append(("penn-severity", "Penn spasm severity (1-3)", record.penn_severity))
+    components = [
+        {"code": _concept(text, _coding(LOCAL_SYSTEM, code)), "valueInteger": value}
+        for code, text, value in parts
+    ]
+    return {
+        **_observation(p, visit, ("penn",), "survey"),
+        "code": PENN_CODE,
+        "component": components,
+    }
+
+
+def _regimen_history(p: PatientFacts, regimen: Sequence[dosing.DoseChange], as_of: date):
+    ordered = sorted(regimen, key=lambda c: (c.effective_date, c.sequence))
+    statements = []
+    for position, change in enumerate(ordered):
+        later = (c for c in ordered[position + 1 :] if c.route == change.route)
+        statements.append(_medication_statement(p, change, next(later, None), as_of))
+    return statements
+
+
+def _medication_statement(
+    p: PatientFacts, change: dosing.DoseChange, replaced_by: dosing.DoseChange | None, as_of: date
+) -> dict:
+    """One regimen change; `replaced_by` is the next change of the same route, if any."""
+    start = change.effective_date.isoformat()
+    ended = replaced_by is not None and replaced_by.effective_date <= as_of
+    if change.effective_date > as_of:
+        status = "intended"
+    else:
+        status = "stopped" if change.stopped else "completed" if ended else "active"
+    statement = {
+        "resourceType": "MedicationStatement",
+        "id": resource_id(p, "dose", change.sequence),
+        "status": status,
+        # Text only: CLINICAL.md marks the RxNorm ingredient code 1292 as unverified.
+        "medicationCodeableConcept": _concept("Baclofen"),
+        "subject": _ref(p),
+        "dosage": [_dosage(change)],
+    }
+    if change.stopped:
+        statement["effectiveDateTime"] = start
+    else:
+        end = {"end": replaced_by.effective_date.isoformat()} if ended else {}
+        statement["effectivePeriod"] = {"start": start, **end}
+    return statement
+
+
+def _dosage(change: dosing.DoseChange) -> dict:
+    route_label = scales.ROUTES.get(change.route or "", "route not recorded")
+    if change.stopped:
+        dosage = {"text": f"{route_label}: stopped"}
+    else:
+        amount = dosing.format_dose(change.daily_dose)
+        dosage = {"text": f"{amount} {change.unit or '(unit not recorded)'} {route_label.lower()}"}
+    if change.route in ROUTE_CODES:
+        dosage["route"] = _concept(route_label, _coding(SNOMED, *ROUTE_CODES[change.route]))
+    if not change.stopped and change.is_valid:
+        ucum = UCUM_UNITS[change.unit]
+        quantity = {"value": _number(change.daily_dose), "unit": ucum, "system": UCUM, "code": ucum}
+        dosage["doseAndRate"] = [{"doseQuantity": quantity}]
+    return dosage
+
+
+def _document_reference(p: PatientFacts, document: SummaryPdf) -> dict:
+    attachment = {
+        "contentType": "application/pdf",
+        "url": document.url,
+        "size": document.size,
+        "hash": base64.b64encode(bytes.fromhex(document.sha1)).decode("ascii"),
+        "title": "Visit summary",
+    }
+    reference = {
+        "resourceType": "DocumentReference",
+        "id": resource_id(p, "visit", document.visit_id, "summary", document.sha1),
+        "status": "current",
+        "docStatus": "final",
+        "type": _concept("Spasticity visit summary"),
+        "subject": _ref(p),
+        "content": [{"attachment": attachment}],
+        "context": {"encounter": [_ref(p, "visit", document.visit_id)]},
+    }
+    if document.sha256:
+        digest = base64.urlsafe_b64encode(bytes.fromhex(document.sha256)).rstrip(b"=").decode()
+        ni = {"system": "urn:ietf:rfc:3986", "value": f"ni:///sha-256;{digest}"}
+        reference["masterIdentifier"] = ni
+    if document.created is not None:
+        reference["date"] = attachment["creation"] = document.created.isoformat()
+    return reference
+
+
+def _number(value: Decimal) -> int | float:
+    return int(value) if value == value.to_integral_value() else float(value)

@@ -1,0 +1,119 @@
+"""HTML -> archival PDF bytes with WeasyPrint: PDF/A-3a, shipped fonts, only our static files.
+
+Fonts and the stylesheet are parsed once per process and shared by every render. A render
+runs on a worker thread with a time limit: past it the request gets an error at once. Python
+cannot stop the thread, so it finishes in the background; the HTML is ours and bounded
+(free text is limited in length), so a runaway render is not expected, only guarded against.
+"""
+
+import mimetypes
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass
+from pathlib import Path
+
+STATIC = Path(__file__).resolve().parent.parent / "static"
+STATIC_URL = "https://spastic.invalid/static/"  # never fetched from the network: see StaticOnly
+STYLESHEET = STATIC / "css" / "summary.css"
+_renderer = ThreadPoolExecutor(max_workers=2, thread_name_prefix="pdf")
+_lock = threading.Lock()
+
+
+class RenderTimeout(RuntimeError):
+    """The PDF took longer than the time limit and was abandoned."""
+
+
+@dataclass(frozen=True)
+class Attachment:
+    name: str
+    content: bytes
+    description: str
+    mime_type: str
+
+
+def render(
+    html: str, attachments: tuple[Attachment, ...] = (), extra_css: str = "", timeout: float = 30
+) -> bytes:
+    """Render HTML to PDF/A-3a bytes within `timeout` seconds."""
+    job = _renderer.submit(_render, html, attachments, extra_css)
+    try:
+        return job.result(timeout)
+    except FutureTimeout:
+        raise RenderTimeout(f"the PDF took longer than {timeout:g} s") from None
+
+
+_state: dict = {}
+
+
+def _render(html: str, attachments: tuple[Attachment, ...], extra_css: str) -> bytes:
+    import weasyprint
+
+    fonts, stylesheet, fetcher = _shared()
+    sheets = [stylesheet]
+    if extra_css:
+        sheets.append(weasyprint.CSS(string=extra_css, font_config=fonts, url_fetcher=fetcher))
+    document = weasyprint.HTML(string=html, base_url=STATIC_URL, url_fetcher=fetcher)
+    return document.write_pdf(
+        stylesheets=sheets,
+        font_config=fonts,
+        pdf_variant="pdf/a-3a",
+        attachments=[
+            weasyprint.Attachment(
+                string=a.content,
+                name=a.name,
+                description=a.description,
+                relationship="Data",
+            )
+            for a in attachments
+        ],
+        uncompressed_pdf=False,
+    )
+
+
+def _shared():
+    with _lock:
+        if not _state:
+            _load_shared()
+    return _state["fonts"], _state["stylesheet"], _state["fetcher"]
+
+
+def _load_shared() -> None:
+    import weasyprint
+    from weasyprint.text.fonts import FontConfiguration
+
+    fonts = FontConfiguration()
+    fetcher = StaticOnly()
+    css = weasyprint.CSS(filename=str(STYLESHEET), font_config=fonts, url_fetcher=fetcher)
+    _state.update(fonts=fonts, stylesheet=css, fetcher=fetcher)
+
+
+def _fetcher_base():
+    from weasyprint.urls import URLFetcher
+
+    return URLFetcher
+
+
+class StaticOnly(_fetcher_base()):
+    """Serve our own static files; refuse file:, http(s) and everything else.
+
+    Untrusted text can otherwise make a renderer read server files or call out
+    (GHSA-35jj-wx47-4w8r); user text is escaped anyway, this is the second wall.
+    """
+
+    def __init__(self):
+        super().__init__(allowed_protocols=("https", "data"), fail_on_errors=False)
+
+    def fetch(self, url, headers=None):
+        from weasyprint.urls import URLFetcherResponse
+
+        if url.startswith("data:image/svg+xml"):  # our own chart, inlined by the template
+            return super().fetch(url, headers)
+        if not url.startswith(STATIC_URL):
+            raise ValueError(f"refused to fetch {url[:80]}")
+        relative = url[len(STATIC_URL) :].split("?", 1)[0].split("#", 1)[0]
+        path = (STATIC / relative).resolve()
+        if STATIC not in path.parents or not path.is_file():
+            raise ValueError(f"refused to fetch {url[:80]}")
+        mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        return URLFetcherResponse(url, path.read_bytes(), {"Content-Type": mime})

@@ -1,0 +1,105 @@
+"""The physician's PDF visit summary: rendered once per content, served from storage."""
+
+import hashlib
+import json
+
+from flask import Blueprint, Response, abort, render_template
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from spastic import audit, pdf
+from spastic.access import visit_for
+from spastic.charts import data_uri, trend_chart
+from spastic.extensions import db
+from spastic.fhir import PatientFacts, VisitFacts, visit_bundle
+from spastic.models import SummaryDocument, Visit
+from spastic.regimen import as_pure_changes
+from spastic.summary import summary_context
+from spastic.visit_content import as_record
+
+bp = Blueprint("reports", __name__)
+PAPER = {"A4": "A4", "Letter": "letter"}
+DRAFT_CSS = (
+    '@page { @top-center { content: "DRAFT - not signed"; color: #a4161a; font: 700 10pt '
+    '"Noto Sans"; } }'
+)
+
+
+@bp.get("/visits/<int:visit_id>/summary.pdf")
+@login_required
+def summary_pdf(visit_id: int):
+    """Return the visit summary PDF (DRAFT on every page until the visit is signed)."""
+    visit = visit_for(current_user, visit_id)
+    context, attachment = summary_sources(visit)
+    # The chart is a pure function of the trend (its SVG has random ids), so the key leaves it out.
+    skeleton = render_template("reports/summary.html", chart_uri="", **context)
+    key = hashlib.sha256(skeleton.encode() + attachment.content).hexdigest()
+    stored = db.session.scalar(
+        select(SummaryDocument).where(
+            SummaryDocument.visit_id == visit.id, SummaryDocument.content_key == key
+        )
+    )
+    if stored is not None:
+        body = stored.pdf
+    else:
+        chart = data_uri(trend_chart(context["trend"], width=720, height=300))
+        html = render_template("reports/summary.html", chart_uri=chart, **context)
+        try:
+            body = pdf.render(html, (attachment,), extra_css=_page_css(visit))
+        except pdf.RenderTimeout:
+            abort(503)
+        if visit.status == "signed":  # a draft changes: never stored
+            db.session.add(_document(visit, key, body))
+    audit.record("download_pdf", entity="visit", entity_id=visit.id, patient_id=visit.patient_id)
+    db.session.commit()
+    filename = f"summary-{visit.patient.mrn}-{visit.visit_date.isoformat()}.pdf"
+    safe = "".join(ch if ch.isalnum() or ch in "-._" else "_" for ch in filename)
+    return Response(
+        body,
+        mimetype="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="{safe}"'},
+    )
+
+
+def summary_sources(visit: Visit) -> tuple[dict, pdf.Attachment]:
+    """The summary's template context and its embedded FHIR Bundle (machine-readable copy)."""
+    context = summary_context(visit, visit.patient.clinic)
+    bundle = visit_bundle(
+        facts_of(visit.patient),
+        VisitFacts(
+            as_record(visit), amended=bool(visit.amendments), signed=visit.status == "signed"
+        ),
+        as_pure_changes(visit.patient.dose_changes),
+    )
+    content = json.dumps(bundle, indent=1, sort_keys=True).encode()
+    return context, pdf.Attachment(
+        "visit-fhir-r4.json", content, "FHIR R4 Bundle of this visit", "application/fhir+json"
+    )
+
+
+def facts_of(patient) -> PatientFacts:
+    return PatientFacts(
+        clinic_id=patient.clinic_id,
+        patient_id=patient.id,
+        mrn=patient.mrn,
+        family_name=patient.family_name,
+        given_name=patient.given_name,
+        birth_date=patient.birth_date,
+        sex=patient.sex,
+    )
+
+
+def _page_css(visit: Visit) -> str:
+    size = PAPER.get(visit.patient.clinic.paper_size, "A4")
+    css = f"@page {{ size: {size}; }}"
+    return css + (DRAFT_CSS if visit.status != "signed" else "")
+
+
+def _document(visit: Visit, key: str, body: bytes) -> SummaryDocument:
+    return SummaryDocument(
+        visit_id=visit.id,
+        content_key=key,
+        sha256=hashlib.sha256(body).hexdigest(),
+        size=len(body),
+        pdf=body,
+    )

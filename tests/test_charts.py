@@ -1,0 +1,165 @@
+"""The trend chart: a self-contained SVG with tone and pain on the left axis, doses on the right."""
+
+import base64
+import re
+import xml.etree.ElementTree as ET
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from spastic import charts
+from spastic.dosing import DoseChange
+from spastic.records import PatientContext, VisitRecord
+from spastic.scoring import compute_trend
+
+SVG_NS = "http://www.w3.org/2000/svg"
+CONTEXT = PatientContext(diagnosis="sci", sci_level="T8")
+
+
+def _dose(day: date, route: str, dose: int) -> DoseChange:
+    unit = "mg/day" if route == "oral" else "mcg/day"
+    return DoseChange(day, route, Decimal(dose), unit)
+
+
+def _visit(visit_id: int, day: date, elbow: str, knee: str, pain: int) -> VisitRecord:
+    grades = {
+        ("elbow_flexors", "left"): elbow,
+        ("elbow_flexors", "right"): elbow,
+        ("knee_extensors", "left"): knee,
+        ("knee_extensors", "right"): knee,
+    }
+    return VisitRecord(visit_id, day, "Tess Mills", grades, pain_now=pain, pain_worst=pain + 2)
+
+
+# Oral 30 then 45 mg/day, then a pump: intrathecal 100 then 150 mcg/day (oral stopped).
+DOSES = [
+    _dose(date(2026, 1, 5), "oral", 30),
+    _dose(date(2026, 2, 1), "oral", 45),
+    _dose(date(2026, 3, 1), "intrathecal", 100),
+    _dose(date(2026, 3, 2), "oral", 0),
+    _dose(date(2026, 4, 1), "intrathecal", 150),
+]
+VISITS = [
+    _visit(1, date(2026, 1, 3), "3", "3", 6),
+    _visit(2, date(2026, 1, 25), "2", "3", 5),
+    _visit(3, date(2026, 2, 20), "2", "2", 4),
+    _visit(4, date(2026, 3, 20), "1+", "2", 4),
+    _visit(5, date(2026, 5, 2), "1", "1+", 2),
+]
+
+
+@pytest.fixture(scope="module")
+def trend():
+    return compute_trend(VISITS, DOSES, CONTEXT)
+
+
+@pytest.fixture(scope="module")
+def svg(trend):
+    return charts.trend_chart(trend)
+
+
+@pytest.fixture(scope="module")
+def root(svg):
+    return ET.fromstring(svg.encode())  # noqa: S314 - our own SVG, drawn just above
+
+
+def _labels(root, axis_class: str) -> list[str]:
+    axis = next(g for g in root.iter(f"{{{SVG_NS}}}g") if g.get("class") == axis_class)
+    return [t.text for t in axis.iter(f"{{{SVG_NS}}}text") if t.text]
+
+
+def test_svg_is_self_contained(svg, root):
+    assert root.tag == f"{{{SVG_NS}}}svg"
+    assert "<script" not in svg and "xml-stylesheet" not in svg and "<!--" not in svg
+    assert set(re.findall(r"https?://[^\s\"'<>]*", svg)) == {SVG_NS}
+    assert not [e for e in root.iter() if any(k.endswith("href") for k in e.attrib)]
+
+
+def test_both_axes_carry_their_series(trend, root):
+    series = charts.chart_series(trend)
+    assert [(s.key, s.secondary) for s in series] == [
+        ("upper", False),
+        ("lower", False),
+        ("pain_now", False),
+        ("pain_worst", False),
+        ("oral", True),
+        ("intrathecal", True),
+    ]
+    drawn = {
+        g.get("class").split()[1]
+        for g in root.iter(f"{{{SVG_NS}}}g")
+        if "series" in (g.get("class") or "").split()
+    }
+    assert drawn == {f"serie-{n}" for n in range(6)}
+    assert _labels(root, "axis y always_show") == ["0", "2", "4", "6", "8", "10"]
+    # Highest dose 150 mcg/day: the right axis runs to a round 200 on the left axis's lines.
+    assert _labels(root, "axis y2") == ["0", "40", "80", "120", "160", "200"]
+    units = [t.text for t in root.findall(f"{{{SVG_NS}}}text")]
+    assert units == ["MAS index · pain", "mg/day · mcg/day"]
+
+
+def test_dose_series_are_split_by_route_and_step(trend):
+    by_key = {s.key: s for s in charts.chart_series(trend)}
+    oral = [p["value"] for p in by_key["oral"].values]
+    intrathecal = [p["value"] for p in by_key["intrathecal"].values]
+    assert {dose for _, dose in oral} == {30.0, 45.0, 0.0}
+    assert {dose for _, dose in intrathecal} == {100.0, 150.0}
+    # A step: flat at the old dose up to the change day, then the new dose from that day.
+    assert oral[:3] == [
+        (date(2026, 1, 5), 30.0),
+        (date(2026, 2, 1), 30.0),
+        (date(2026, 2, 1), 45.0),
+    ]
+    assert intrathecal[-1] == (date(2026, 5, 2), 150.0)  # runs on to the last visit
+
+
+def test_a_marker_sits_at_each_dose_change(svg):
+    markers = re.findall(rf'<circle [^>]*r="{charts.DOSE_MARKER}"', svg)
+    assert len(markers) == len(DOSES)
+
+
+def test_composites_and_pain_are_plotted_per_visit(trend):
+    by_key = {s.key: s for s in charts.chart_series(trend)}
+    assert [y for _, y in by_key["upper"].values] == [4.0, 3.0, 3.0, 2.0, 1.0]
+    assert [y for _, y in by_key["lower"].values] == [4.0, 4.0, 3.0, 3.0, 2.0]
+    assert [y for _, y in by_key["pain_worst"].values] == [8, 7, 6, 6, 4]
+
+
+def test_title_describes_the_chart(trend, root):
+    title = root.find(f"{{{SVG_NS}}}title").text
+    assert title == charts.describe(trend)
+    assert "5 signed visits from 3 Jan 2026 to 2 May 2026" in title
+
+
+def test_data_uri_round_trips(svg):
+    uri = charts.data_uri(svg)
+    assert uri.startswith("data:image/svg+xml;base64,")
+    assert base64.b64decode(uri.split(",", 1)[1]).decode() == svg
+
+
+def test_an_empty_history_still_draws():
+    svg = charts.trend_chart(compute_trend([], [], CONTEXT))
+    assert "No signed visits" in svg and "<script" not in svg
+
+
+@pytest.mark.parametrize(
+    ("highest", "ceiling"),
+    [(60, 75), (45, 50), (90, 100), (320, 375), (150, 200), (800, 1000), (5, 7.5)],
+)
+def test_dose_axis_ends_on_a_round_number(highest, ceiling):
+    trend = compute_trend([], [_dose(date(2026, 1, 1), "oral", highest)], CONTEXT)
+    assert charts._dose_ceiling(trend) == ceiling
+
+
+@pytest.mark.parametrize(
+    "visits",
+    [
+        [],  # a regimen without any visit
+        [VisitRecord(1, date(2026, 1, 5), "Tess Mills")],  # a visit with nothing graded
+        [_visit(1, date(2026, 1, 5), "2", "1+", 3)],  # one visit, on the day of the first dose
+    ],
+)
+def test_sparse_histories_draw(visits):
+    svg = charts.trend_chart(compute_trend(visits, DOSES[:1], CONTEXT))
+    assert svg.count(f'r="{charts.DOSE_MARKER}"') == 1 and "<script" not in svg
