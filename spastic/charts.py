@@ -10,6 +10,7 @@ pattern: pygal's legend shows colour only, and colour must not be the only cue.
 
 import base64
 import math
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -21,6 +22,10 @@ from pygal.style import Style
 from spastic import scales
 from spastic.dosing import DoseChange, format_dose
 from spastic.scoring import Trend
+
+# pygal appends a sys.meta_path finder without find_spec (for map plugins we do not use);
+# Python warns (ImportWarning) on every later import that reaches it, so take it out.
+sys.meta_path[:] = [f for f in sys.meta_path if type(f).__name__ != "PluginImportFixer"]
 
 LINE_WIDTH = 3
 FONT = '"Noto Sans", "DejaVu Sans", Arial, sans-serif'

@@ -84,7 +84,12 @@ def _load_shared() -> None:
 
     fonts = FontConfiguration()
     fetcher = StaticOnly()
-    css = weasyprint.CSS(filename=str(STYLESHEET), font_config=fonts, url_fetcher=fetcher)
+    css = weasyprint.CSS(
+        string=STYLESHEET.read_text(encoding="utf-8"),
+        base_url=STATIC_URL + "css/",
+        font_config=fonts,
+        url_fetcher=fetcher,
+    )
     _state.update(fonts=fonts, stylesheet=css, fetcher=fetcher)
 
 

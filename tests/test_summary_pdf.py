@@ -1,0 +1,152 @@
+"""The PDF visit summary, read back: content, pages, PDF/A-3a, its one FHIR attachment."""
+
+import io
+import json
+import re
+import subprocess
+
+import pytest
+from pypdf import PdfReader
+from sqlalchemy import func, select
+
+from spastic.extensions import db
+from spastic.models import SummaryDocument
+from tests.conftest import PASSWORD
+from tests.test_visits import _start, _visit_data
+
+HOSTILE_NOTES = (
+    '<script>alert(1)</script><img src="file:///etc/passwd">'
+    '<link rel="attachment" href="file:///etc/hostname">'
+    '<style>@import url("file:///etc/passwd");</style> file:///etc/passwd'
+)
+
+
+@pytest.fixture
+def therapist(client, auth, clinic_world):
+    auth.login(clinic_world["therapist"])
+    return client
+
+
+def _visit(client, patient_id, sign=True, **extra):
+    draft_id, page = _start(client, patient_id)
+    data = _visit_data(page, **extra)
+    data.update({k: "kept" for k in (f"carry-{m}" for m in _carried(page))})
+    visit_id = int(client.post(f"/drafts/{draft_id}", data=data).location.rsplit("/", 1)[1])
+    if sign:
+        meaning = "I performed and recorded this assessment"
+        client.post(f"/visits/{visit_id}/sign", data={"meaning": meaning, "password": PASSWORD})
+    return visit_id
+
+
+def _carried(page):
+    return re.findall(r'name="carry-([a-z_]+-(?:left|right))" value="pending"', page)
+
+
+def _text(pdf_bytes):
+    done = subprocess.run(
+        ["pdftotext", "-layout", "-", "-"], input=pdf_bytes, capture_output=True, check=True
+    )
+    return done.stdout.decode()
+
+
+def test_signed_summary_content_and_archival_form(app, therapist, clinic_world):
+    pid = clinic_world["patient"].id
+    _visit(therapist, pid, **{"mas-elbow_flexors-left": "3", "pain_now": "6"})
+    visit_id = _visit(therapist, pid, notes="Stiff mornings. Müller says hi.")
+    response = therapist.get(f"/visits/{visit_id}/summary.pdf")
+    assert response.status_code == 200
+    assert response.mimetype == "application/pdf"
+    assert response.headers["Cache-Control"] == "no-store"
+    body = response.data
+    text = _text(body)
+    pages = text.split("\f")[:-1]
+    reader = PdfReader(io.BytesIO(body))
+    assert len(reader.pages) == len(pages) >= 1
+    for page in pages:  # name and MRN and page X of Y on every page
+        assert "NGUYEN, Linh · MRN MRN-1" in page
+    assert f"Page 1 of {len(pages)}" in pages[0]
+    assert "DRAFT" not in text
+    flat = " ".join(text.split())
+    assert "Elbow flexors - Left 1+ 3" in flat  # this visit, previous
+    assert "Knee flexors (hamstrings) - Left 3" in flat
+    assert "30 mg/day oral" in flat
+    assert "Pain now 6 4 -2 (-33%) Clinically important" in flat
+    assert "Stiff mornings. Müller says hi." in flat
+    assert "I performed and recorded this assessment" in flat
+    xmp = reader.trailer["/Root"]["/Metadata"].get_object().get_data().decode()
+    assert 'pdfaid:part="3"' in xmp and 'pdfaid:conformance="A"' in xmp
+    assert "/StructTreeRoot" in reader.trailer["/Root"]
+    attachments = reader.attachments
+    assert list(attachments) == ["visit-fhir-r4.json"]
+    bundle = json.loads(attachments["visit-fhir-r4.json"][0])
+    from fhir.resources.R4B.bundle import Bundle
+
+    Bundle.model_validate(bundle)
+    grades = {
+        (
+            e["resource"]["bodySite"]["text"]
+            if "bodySite" in e["resource"] and "text" in e["resource"]["bodySite"]
+            else None
+        ): e["resource"]["valueCodeableConcept"]["coding"][0]["code"]
+        for e in bundle["entry"]
+        if e["resource"]["resourceType"] == "Observation"
+        and "valueCodeableConcept" in e["resource"]
+    }
+    assert sorted(grades.values()) == sorted(["1+", "2", "3"])
+
+
+def test_signer_and_flags_are_printed(app, therapist, clinic_world, make_patient):
+    from datetime import date
+
+    patient = make_patient(
+        clinic_world["home"],
+        mrn="MRN-9",
+        family_name="Schmidt",
+        egfr=24,
+        egfr_date=date(2026, 1, 1),
+        doses=[(date(2026, 1, 5), "oral", 30)],
+    )
+    visit_id = _visit(therapist, patient.id)
+    flat = " ".join(_text(therapist.get(f"/visits/{visit_id}/summary.pdf").data).split())
+    assert "Warning" in flat and "AJKD 2017" in flat and "eGFR" in flat
+    assert re.search(r"Signed by Therapist Demo Rehab on \d+ \w+ \d{4} \d\d:\d\d UTC", flat)
+
+
+def test_unsigned_summary_is_marked_draft_on_every_page(therapist, clinic_world):
+    visit_id = _visit(therapist, clinic_world["patient"].id, sign=False)
+    text = _text(therapist.get(f"/visits/{visit_id}/summary.pdf").data)
+    pages = text.split("\f")[:-1]
+    assert pages and all("DRAFT - not signed" in page for page in pages)
+
+
+def test_hostile_notes_render_as_text_and_fetch_nothing(therapist, clinic_world):
+    visit_id = _visit(therapist, clinic_world["patient"].id, notes=HOSTILE_NOTES)
+    body = therapist.get(f"/visits/{visit_id}/summary.pdf").data
+    reader = PdfReader(io.BytesIO(body))
+    assert list(reader.attachments) == ["visit-fhir-r4.json"]
+    flat = " ".join(_text(body).split())
+    assert "<script>alert(1)</script>" in flat
+    assert "root:x:0:0" not in flat
+    with open("/etc/hostname") as f:
+        hostname = f.read().strip()
+    assert hostname not in str(reader.attachments)
+    assert len(reader.pages) <= 3
+
+
+def test_signed_summary_is_stored_once_and_served_again(app, therapist, clinic_world):
+    visit_id = _visit(therapist, clinic_world["patient"].id)
+    first = therapist.get(f"/visits/{visit_id}/summary.pdf").data
+    second = therapist.get(f"/visits/{visit_id}/summary.pdf").data
+    assert first == second
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(SummaryDocument)) == 1
+
+
+def test_care_team_physician_reads_outsider_gets_404(app, therapist, clinic_world):
+    visit_id = _visit(therapist, clinic_world["patient"].id)
+    physician = app.test_client()
+    physician.post("/login", data={"email": "p@home.test", "password": PASSWORD})
+    assert physician.get(f"/visits/{visit_id}/summary.pdf").data.startswith(b"%PDF")
+    outsider = app.test_client()
+    outsider.post("/login", data={"email": "p2@home.test", "password": PASSWORD})
+    assert outsider.get(f"/visits/{visit_id}/summary.pdf").status_code == 404
