@@ -51,9 +51,21 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from spastic import admin, auth, exports, health, patients, regimen, reports, trends, visits
+    from spastic import (
+        admin,
+        auth,
+        exports,
+        health,
+        patients,
+        regimen,
+        reports,
+        sharing,
+        trends,
+        visits,
+    )
 
-    for module in (auth, admin, health, patients, regimen, visits, trends, exports, reports):
+    blueprints = (auth, admin, health, patients, regimen, visits, trends, exports, reports, sharing)
+    for module in blueprints:
         app.register_blueprint(module.bp)
 
 

@@ -71,7 +71,7 @@ LOOKS = {
     "intrathecal": Look("#6a3d9a", "none"),
 }
 LEFT_TICKS = 5  # intervals on the left axis (0, 2, ... 10); the dose axis shares its lines
-NICE_STEPS = (1, 1.5, 2, 2.5, 3, 4, 5, 6, 7.5, 8)
+NICE_STEPS = (1, 1.5, 2, 2.5, 3, 5)
 
 
 @dataclass(frozen=True)
@@ -235,24 +235,19 @@ def _self_contained(title: str, width: int, axes: tuple[str, str]):
                     parent.remove(child)  # comments are elements with a callable tag
                 elif name == "title" and parent is root:
                     child.text = title
-        namespace = root.tag[: root.tag.index("}") + 1] if root.tag.startswith("{") else ""
         for x, anchor, text in ((12, "start", axes[0]), (width - 12, "end", axes[1])):
-            if not text:
-                continue
-            label = root.makeelement(
-                namespace + "text",
-                {
-                    "x": str(x),
-                    "y": "24",
-                    "text-anchor": anchor,
-                    "fill": "#1b2430",
-                    "font-size": "16",
-                    "font-weight": "700",
-                    "font-family": FONT,
-                },
-            )
-            label.text = text
-            root.append(label)
+            if text:
+                root.append(_label(root, x, anchor, text))
         return root
 
     return strip
+
+
+def _label(root, x: int, anchor: str, text: str):
+    """A bold text above the plot, styled by attributes (no CSS needed)."""
+    namespace = root.tag[: root.tag.index("}") + 1] if root.tag.startswith("{") else ""
+    attributes = {"x": str(x), "y": "24", "text-anchor": anchor, "fill": "#1b2430"}
+    attributes |= {"font-size": "16", "font-weight": "700", "font-family": FONT}
+    label = root.makeelement(namespace + "text", attributes)
+    label.text = text
+    return label

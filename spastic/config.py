@@ -28,6 +28,18 @@ def defaults(instance_path: str) -> dict:
         "IDLE_TIMEOUT_MINUTES": 30,
         "ABSOLUTE_TIMEOUT_HOURS": 12,
         "DEMO_SEED": False,
+        # Links emailed to physicians ("Send to physician").
+        "PUBLIC_URL": "",
+        "SHARE_LINK_DAYS": 14,
+        "SHARE_LINK_RATE_LIMIT": "30 per minute",
+        "SMTP_HOST": "",
+        "SMTP_PORT": 587,
+        "SMTP_USERNAME": "",
+        "SMTP_PASSWORD": "",
+        "SMTP_STARTTLS": True,
+        "SMTP_FROM": "spastic <no-reply@localhost>",
+        "SMTP_TIMEOUT_SECONDS": 15,
+        "OUTBOX_FOLDER": str(Path(instance_path) / "outbox"),
     }
 
 

@@ -101,14 +101,19 @@ def _signed_visit(
     ]
     db.session.add(visit)
     db.session.flush()
+    _audit_signed(visit, therapist)
+    return visit
+
+
+def _audit_signed(visit: Visit, therapist: User) -> None:
+    """Hash the signed content; audit the visit's creation and its signature, as capture does."""
     content = content_of(visit)
     visit.content_hash = content_hash(content)
-    about = {"entity": "visit", "entity_id": visit.id, "patient_id": patient.id, "user": therapist}
-    audit.record("create", **about, changes=audit.changed_fields({}, content))
+    about = {"entity": "visit", "entity_id": visit.id, "patient_id": visit.patient_id}
+    audit.record("create", **about, changes=audit.changed_fields({}, content), user=therapist)
     signature = {
         "status": ("draft", "signed"),
         "signature_meaning": (None, SIGNATURE_MEANING),
         "content_hash": (None, visit.content_hash),
     }
-    audit.record("sign", **about, changes=signature)
-    return visit
+    audit.record("sign", **about, changes=signature, user=therapist)

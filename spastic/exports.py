@@ -1,4 +1,4 @@
-"""Exports of a patient's signed visits: the FHIR R4 Bundle and the long-format CSV.
+"""Exports of a patient's signed visits: the FHIR R4 Bundle (with stored PDF summaries) and CSV.
 
 Both hold signed visits only: a draft can still change and nobody has vouched for it. Values
 are the amended ones (`effective_content`); the CSV says per row whether the visit was amended.
@@ -11,13 +11,14 @@ import re
 from collections.abc import Iterable, Iterator
 from datetime import date
 
-from flask import Blueprint, Response
+from flask import Blueprint, Response, url_for
 from flask_login import current_user, login_required
+from sqlalchemy import select
 
 from spastic import audit, dosing, fhir, scales
 from spastic.access import patient_for
 from spastic.extensions import db
-from spastic.models import Patient, Visit, utcnow
+from spastic.models import Patient, SummaryDocument, Visit, utcnow
 from spastic.regimen import as_pure_changes
 from spastic.visit_content import as_record, effective_content, signed_visits
 
@@ -95,16 +96,38 @@ def visit_facts(visit: Visit) -> fhir.VisitFacts:
     )
 
 
-def patient_bundle_for(patient: Patient, documents: Iterable[fhir.SummaryPdf] = ()) -> dict:
-    """Build the patient's Bundle from the database (signed visits only)."""
+def patient_bundle_for(patient: Patient) -> dict:
+    """Build the patient's Bundle from the database: signed visits and their stored summaries."""
+    visits = signed_visits(patient.id)
     return fhir.patient_bundle(
         patient_facts(patient),
-        [visit_facts(v) for v in signed_visits(patient.id)],
+        [visit_facts(v) for v in visits],
         as_pure_changes(patient.dose_changes),
         as_of=date.today(),
-        documents=documents,
+        documents=stored_summaries([v.id for v in visits]),
         timestamp=utcnow(),
     )
+
+
+def stored_summaries(visit_ids: list[int]) -> list[fhir.SummaryPdf]:
+    """Describe the newest stored PDF summary of each visit, without loading the PDF bytes."""
+    columns = (SummaryDocument.visit_id, SummaryDocument.sha256, SummaryDocument.size)
+    rows = db.session.execute(
+        select(*columns, SummaryDocument.created_at)
+        .where(SummaryDocument.visit_id.in_(visit_ids))
+        .order_by(SummaryDocument.id)
+    ).all()
+    newest = {row.visit_id: row for row in rows}
+    return [
+        fhir.SummaryPdf(
+            visit_id=row.visit_id,
+            size=row.size,
+            url=url_for("reports.summary_pdf", visit_id=row.visit_id, _external=True),
+            sha256=row.sha256,
+            created=row.created_at,
+        )
+        for row in newest.values()
+    ]
 
 
 def visit_bundle_for(visit: Visit) -> dict:

@@ -65,12 +65,12 @@ class VisitFacts:
 
 @dataclass(frozen=True)
 class SummaryPdf:
-    """A stored PDF summary of a signed visit, for its DocumentReference."""
+    """A stored PDF summary of a signed visit, for its DocumentReference (one digest or both)."""
 
     visit_id: int
-    sha1: str  # hex digest: R4 Attachment.hash is SHA-1
     size: int
     url: str
+    sha1: str | None = None  # hex digest: R4 Attachment.hash is SHA-1
     sha256: str | None = None  # hex digest, exported as an RFC 6920 ni: URI
     created: datetime | None = None  # aware
 
@@ -78,7 +78,7 @@ class SummaryPdf:
     def of(cls, visit_id: int, pdf: bytes, url: str, created: datetime | None = None):
         """Describe PDF bytes: both digests and the size."""
         sha1 = hashlib.sha1(pdf, usedforsecurity=False).hexdigest()
-        return cls(visit_id, sha1, len(pdf), url, hashlib.sha256(pdf).hexdigest(), created)
+        return cls(visit_id, len(pdf), url, sha1, hashlib.sha256(pdf).hexdigest(), created)
 
 
 def patient_bundle(
@@ -327,12 +327,14 @@ def _document_reference(p: PatientFacts, document: SummaryPdf) -> dict:
         "contentType": "application/pdf",
         "url": document.url,
         "size": document.size,
-        "hash": base64.b64encode(bytes.fromhex(document.sha1)).decode("ascii"),
         "title": "Visit summary",
     }
+    if document.sha1:
+        attachment["hash"] = base64.b64encode(bytes.fromhex(document.sha1)).decode("ascii")
+    digest = document.sha256 or document.sha1
     reference = {
         "resourceType": "DocumentReference",
-        "id": resource_id(p, "visit", document.visit_id, "summary", document.sha1),
+        "id": resource_id(p, "visit", document.visit_id, "summary", digest or document.url),
         "status": "current",
         "docStatus": "final",
         "type": _concept("Spasticity visit summary"),
@@ -341,9 +343,11 @@ def _document_reference(p: PatientFacts, document: SummaryPdf) -> dict:
         "context": {"encounter": [_ref(p, "visit", document.visit_id)]},
     }
     if document.sha256:
-        digest = base64.urlsafe_b64encode(bytes.fromhex(document.sha256)).rstrip(b"=").decode()
-        ni = {"system": "urn:ietf:rfc:3986", "value": f"ni:///sha-256;{digest}"}
-        reference["masterIdentifier"] = ni
+        ni = base64.urlsafe_b64encode(bytes.fromhex(document.sha256)).rstrip(b"=").decode()
+        reference["masterIdentifier"] = {
+            "system": "urn:ietf:rfc:3986",
+            "value": f"ni:///sha-256;{ni}",
+        }
     if document.created is not None:
         reference["date"] = attachment["creation"] = document.created.isoformat()
     return reference

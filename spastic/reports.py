@@ -30,6 +30,17 @@ DRAFT_CSS = (
 def summary_pdf(visit_id: int):
     """Return the visit summary PDF (DRAFT on every page until the visit is signed)."""
     visit = visit_for(current_user, visit_id)
+    body = summary_pdf_bytes(visit)
+    audit.record("download_pdf", entity="visit", entity_id=visit.id, patient_id=visit.patient_id)
+    db.session.commit()
+    return pdf_response(visit, body)
+
+
+def summary_pdf_bytes(visit: Visit) -> bytes:
+    """Return the summary PDF: stored copy if its content is unchanged, else rendered now.
+
+    A signed visit's new rendering is added to the session; the caller commits.
+    """
     context, attachment = summary_sources(visit)
     # The chart is a pure function of the trend (its SVG has random ids), so the key leaves it out.
     skeleton = render_template("reports/summary.html", chart_uri="", **context)
@@ -40,18 +51,20 @@ def summary_pdf(visit_id: int):
         )
     )
     if stored is not None:
-        body = stored.pdf
-    else:
-        chart = data_uri(trend_chart(context["trend"], width=720, height=300))
-        html = render_template("reports/summary.html", chart_uri=chart, **context)
-        try:
-            body = pdf.render(html, (attachment,), extra_css=_page_css(visit))
-        except pdf.RenderTimeout:
-            abort(503)
-        if visit.status == "signed":  # a draft changes: never stored
-            db.session.add(_document(visit, key, body))
-    audit.record("download_pdf", entity="visit", entity_id=visit.id, patient_id=visit.patient_id)
-    db.session.commit()
+        return stored.pdf
+    chart = data_uri(trend_chart(context["trend"], width=720, height=300))
+    html = render_template("reports/summary.html", chart_uri=chart, **context)
+    try:
+        body = pdf.render(html, (attachment,), extra_css=_page_css(visit))
+    except pdf.RenderTimeout:
+        abort(503)
+    if visit.status == "signed":  # a draft changes: never stored
+        db.session.add(_document(visit, key, body))
+    return body
+
+
+def pdf_response(visit: Visit, body: bytes) -> Response:
+    """Serve summary PDF bytes inline, named after the patient's MRN and the visit date."""
     filename = f"summary-{visit.patient.mrn}-{visit.visit_date.isoformat()}.pdf"
     safe = "".join(ch if ch.isalnum() or ch in "-._" else "_" for ch in filename)
     return Response(

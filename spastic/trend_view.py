@@ -174,3 +174,12 @@ def side_effects_label(record: VisitRecord) -> str:
         if code in present
     ]
     return ", ".join(names) or "none"
+
+
+def assessed_scopes(trend: Trend) -> list[str]:
+    """The scopes ("upper", "lower", "all") assessed at one visit or more, for summary rows."""
+    return [
+        scope
+        for scope in SCOPE_LABELS
+        if any(v.summary.composites[scope].count for v in trend.visits)
+    ]

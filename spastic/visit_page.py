@@ -3,7 +3,7 @@
 import json
 from datetime import date
 
-from spastic import dosing, scales
+from spastic import dosing, scales, share_links
 from spastic.models import Draft, Visit
 from spastic.regimen import as_pure_changes
 from spastic.visit_content import carried_grades, content_of, effective_content, signed_visits
@@ -168,4 +168,8 @@ def visit_page_context(visit: Visit) -> dict:
             for k, v in content.items()
             if k.startswith("se:") and k[3:] in scales.SIDE_EFFECTS
         ],
+        "share_recipients": (
+            share_links.recipients_for(visit.patient) if visit.status == "signed" else []
+        ),
+        "share_links": share_links.links_of(visit),
     }

@@ -93,8 +93,8 @@ def test_both_axes_carry_their_series(trend, root):
     }
     assert drawn == {f"serie-{n}" for n in range(6)}
     assert _labels(root, "axis y always_show") == ["0", "2", "4", "6", "8", "10"]
-    # Highest dose 150 mcg/day: the right axis runs to a round 200 on the left axis's lines.
-    assert _labels(root, "axis y2") == ["0", "40", "80", "120", "160", "200"]
+    # Highest dose 150 mcg/day: the right axis runs to a round 250 on the left axis's lines.
+    assert _labels(root, "axis y2") == ["0", "50", "100", "150", "200", "250"]
     units = [t.text for t in root.findall(f"{{{SVG_NS}}}text")]
     assert units == ["MAS index · pain", "mg/day · mcg/day"]
 
@@ -145,7 +145,7 @@ def test_an_empty_history_still_draws():
 
 @pytest.mark.parametrize(
     ("highest", "ceiling"),
-    [(60, 75), (45, 50), (90, 100), (320, 375), (150, 200), (800, 1000), (5, 7.5)],
+    [(60, 75), (45, 50), (30, 50), (90, 100), (320, 500), (150, 250), (800, 1000), (5, 7.5)],
 )
 def test_dose_axis_ends_on_a_round_number(highest, ceiling):
     trend = compute_trend([], [_dose(date(2026, 1, 1), "oral", highest)], CONTEXT)

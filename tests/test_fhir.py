@@ -14,7 +14,7 @@ from sqlalchemy import select
 from spastic import fhir, scales
 from spastic.dosing import DoseChange
 from spastic.extensions import db
-from spastic.models import Amendment, AuditEvent, MasScore, Visit, utcnow
+from spastic.models import Amendment, AuditEvent, MasScore, SummaryDocument, Visit, utcnow
 from spastic.records import VisitRecord
 
 with warnings.catch_warnings():
@@ -221,6 +221,9 @@ def test_document_reference_describes_the_pdf_and_needs_its_visit():
     assert document["context"]["encounter"][0]["reference"].startswith("urn:uuid:")
     with pytest.raises(ValueError, match="not in the Bundle"):
         fhir.patient_bundle(PATIENT, [], (), as_of=AS_OF, documents=[summary])
+    sha256_only = fhir.SummaryPdf(11, 10, "https://clinic.test/s.pdf", sha256="ab" * 32)
+    bundle = _valid(fhir.patient_bundle(PATIENT, visits, (), as_of=AS_OF, documents=[sha256_only]))
+    assert "hash" not in _resources(bundle, "DocumentReference")[0]["content"][0]["attachment"]
 
 
 # The route, on both databases.
@@ -314,3 +317,23 @@ def test_care_team_physician_may_export(app, client, auth, clinic_world):
     add_visit(app, clinic_world["patient"], clinic_world["therapist"], date(2026, 1, 10), GRADES)
     auth.login(clinic_world["physician"])
     assert client.get(f"/patients/{clinic_world['patient'].id}/fhir").status_code == 200
+
+
+def test_route_lists_stored_summaries_as_document_references(app, therapist, clinic_world):
+    patient, author = clinic_world["patient"], clinic_world["therapist"]
+    visit_id = add_visit(app, patient, author, date(2026, 1, 10), GRADES)
+    pdf = b"%PDF-1.7 stored summary"
+    sha256 = hashlib.sha256(pdf).hexdigest()
+    with app.app_context():
+        stored = SummaryDocument(
+            visit_id=visit_id, content_key="k" * 64, sha256=sha256, size=len(pdf), pdf=pdf
+        )
+        db.session.add(stored)
+        db.session.commit()
+    bundle = _valid(therapist.get(f"/patients/{patient.id}/fhir").get_json(force=True))
+    (document,) = _resources(bundle, "DocumentReference")
+    attachment = document["content"][0]["attachment"]
+    assert attachment["url"].endswith(f"/visits/{visit_id}/summary.pdf")
+    assert (attachment["size"], attachment["contentType"]) == (len(pdf), "application/pdf")
+    digest = base64.urlsafe_b64encode(hashlib.sha256(pdf).digest()).rstrip(b"=").decode()
+    assert document["masterIdentifier"]["value"] == f"ni:///sha-256;{digest}"

@@ -8,7 +8,16 @@ import pytest
 from sqlalchemy import func, select
 
 from spastic.extensions import db
-from spastic.models import Amendment, AuditEvent, DoseChange, Draft, MasScore, Patient, Visit
+from spastic.models import (
+    Amendment,
+    AuditEvent,
+    DoseChange,
+    Draft,
+    MasScore,
+    Patient,
+    ShareLink,
+    Visit,
+)
 
 # endpoint -> scope. "patient" routes are probed below for every outsider.
 ROUTES = {
@@ -38,6 +47,9 @@ ROUTES = {
     "visits.sign": "patient",
     "visits.amend": "patient",
     "reports.summary_pdf": "patient",
+    "sharing.send": "patient",
+    "sharing.revoke": "patient",
+    "sharing.open_link": "public",  # the token is the key; no patient id in the URL
 }
 
 
@@ -61,10 +73,12 @@ def _patient_urls(app, ids):
 
 def _state(app):
     with app.app_context():
-        return tuple(
+        counts = [
             db.session.scalar(select(func.count()).select_from(m))
-            for m in (Patient, DoseChange, Visit, MasScore, Draft, Amendment)
-        )
+            for m in (Patient, DoseChange, Visit, MasScore, Draft, Amendment, ShareLink)
+        ]
+        revoked = select(func.count()).where(ShareLink.revoked_at.is_not(None))
+        return (*counts, db.session.scalar(revoked))
 
 
 HOSTILE_FORM = {
@@ -85,7 +99,7 @@ HOSTILE_FORM = {
 
 @pytest.fixture
 def patient_records(app, clinic_world):
-    """A signed visit, an unsigned visit and an open draft of the home patient."""
+    """A signed visit (sent to the physician), an unsigned visit and an open draft."""
     owner = app.test_client()
     owner.post("/login", data={"email": "t@home.test", "password": _pw()})
     pid = clinic_world["patient"].id
@@ -107,8 +121,19 @@ def patient_records(app, clinic_world):
         f"/visits/{visits[0]}/sign",
         data={"meaning": "I performed and recorded this assessment", "password": _pw()},
     )
+    owner.post(
+        f"/visits/{visits[0]}/share", data={"recipient": f"user:{clinic_world['physician'].id}"}
+    )
+    with app.app_context():
+        link_id = db.session.scalar(select(ShareLink.id))
     draft = owner.get(f"/patients/{pid}/visits/new").location.rsplit("/", 1)[1]
-    return {"patient_id": pid, "visit_id": visits[0], "draft_id": draft, "unsigned": visits[1]}
+    return {
+        "patient_id": pid,
+        "visit_id": visits[0],
+        "draft_id": draft,
+        "unsigned": visits[1],
+        "link_id": link_id,
+    }
 
 
 @pytest.mark.parametrize("outsider", ["other_therapist", "other_physician", "outsider_physician"])

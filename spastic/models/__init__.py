@@ -4,6 +4,7 @@ from spastic.models.accounts import ROLES, Clinic, LoginSession, User
 from spastic.models.audit import AuditEvent
 from spastic.models.base import Base, utcnow
 from spastic.models.patients import DoseChange, Patient, care_team
+from spastic.models.sharing import ShareLink
 from spastic.models.visits import (
     Amendment,
     Draft,
@@ -25,6 +26,7 @@ __all__ = [
     "LoginSession",
     "MasScore",
     "Patient",
+    "ShareLink",
     "SideEffect",
     "SummaryDocument",
     "TardieuScore",

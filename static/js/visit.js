@@ -26,25 +26,32 @@
     return new URLSearchParams(new FormData(form));
   }
 
+  // A tap on Save visit while changes are unsaved first saves the draft, then submits: if the
+  // connection has dropped, the page (and the input) stays instead of ending on an error page.
   let submitAfterSave = false;
+  const OFFLINE = "Offline - will save when back";
+  const KEPT_OFFLINE = "Offline - your visit is kept on this page; tap Save visit again when back online";
 
   async function save(keepalive) {
     if (saving || blocked || !dirty) return;
-    if (!navigator.onLine) { say("Offline - will save when back"); return; }
+    if (!navigator.onLine) { say(submitAfterSave ? KEPT_OFFLINE : OFFLINE); submitAfterSave = false; return; }
     saving = true;
     dirty = false;
+    let saved = false;
     try {
       const response = await fetch(url, {
         method: "POST", body: body(), credentials: "same-origin", keepalive: Boolean(keepalive),
         headers: { "Accept": "application/json" },
       });
-      const data = await response.json();
+      const data = await response.json().catch(function () { return {}; });
       if (response.status === 409 && data.conflict) {
         showConflict(data);
       } else if (response.ok && data.saved) {
         versionInput.value = data.version;
         if (data.csrf_token) form.querySelector("[name=csrf_token]").value = data.csrf_token;
-        say("Saved at " + hhmm(data.saved_at));
+        saved = true;
+        // A change made while this save was on its way is not in it.
+        say(dirty ? "Unsaved changes…" : "Saved at " + hhmm(data.saved_at));
       } else if (response.status === 400 && data.csrf_expired) {
         form.querySelector("[name=csrf_token]").value = data.csrf_token;
         dirty = true;
@@ -57,10 +64,15 @@
       }
     } catch (error) {
       dirty = true;
-      say("Offline - will save when back");
+      say(submitAfterSave ? KEPT_OFFLINE : OFFLINE);
     } finally {
       saving = false;
-      if (submitAfterSave && !blocked) { submitAfterSave = false; form.requestSubmit(submitButton); }
+    }
+    if (saved && dirty) {
+      if (submitAfterSave) save(); else schedule();
+    } else if (submitAfterSave) {
+      submitAfterSave = false;
+      if (saved) form.requestSubmit(submitButton);
     }
   }
 
@@ -98,11 +110,15 @@
     say("Not saved: someone else changed this visit");
   }
 
+  function schedule() {
+    clearTimeout(timer);
+    timer = setTimeout(save, 800);
+  }
+
   function changed() {
     dirty = true;
     say("Unsaved changes…");
-    clearTimeout(timer);
-    timer = setTimeout(save, 800);
+    schedule();
   }
 
   // Carry-forward: each carried row is kept, cleared or changed; the state travels in a hidden input.
@@ -124,6 +140,14 @@
   }
 
   form.addEventListener("click", function (event) {
+    // Tapping the grade already carried (and still selected) keeps it, like Keep.
+    const radio = event.target.closest(".field.mas input[type=radio]");
+    if (radio && radio.checked && radio.value === rowOf(radio).dataset.carried
+        && rowOf(radio).classList.contains("pending")) {
+      setCarry(rowOf(radio), "kept");
+      changed();
+      return;
+    }
     const keep = event.target.closest("[data-keep]");
     const clear = event.target.closest("[data-clear]");
     const keepAll = event.target.closest("[data-keep-all]");
@@ -152,6 +176,7 @@
     if (event.target.name === "muscles") {
       const box = form.querySelector(".muscle-row[data-muscle='" + CSS.escape(event.target.value) + "']");
       if (box) box.hidden = !event.target.checked;
+      countMuscles();
     }
     changed();
   });
@@ -159,21 +184,32 @@
     if (event.target.type !== "radio" && event.target.type !== "checkbox") changed();
   });
 
+  function countMuscles() {
+    const summary = form.querySelector(".muscle-picker summary");
+    const chosen = form.querySelectorAll("input[name=muscles]:checked").length;
+    if (summary) summary.textContent = summary.textContent.replace(/\d+ of/, chosen + " of");
+  }
+
   form.addEventListener("submit", function (event) {
+    if (submitButton.dataset.sent) { event.preventDefault(); return; }
     if (!navigator.onLine) {
       event.preventDefault();
-      say("Offline - your visit is kept on this page; tap Save visit again when back online");
+      say(KEPT_OFFLINE);
       return;
     }
-    if (saving) { event.preventDefault(); submitAfterSave = true; return; }
-    if (submitButton.dataset.sent) { event.preventDefault(); return; }
+    if ((saving || dirty) && !blocked) {
+      event.preventDefault();
+      submitAfterSave = true;
+      save();
+      return;
+    }
     submitButton.dataset.sent = "1";
     submitButton.setAttribute("aria-disabled", "true");
     clearTimeout(timer);
   });
 
   window.addEventListener("online", function () { if (dirty) save(); });
-  window.addEventListener("offline", function () { say("Offline - will save when back"); });
+  window.addEventListener("offline", function () { say(OFFLINE); });
   document.addEventListener("visibilitychange", function () {
     if (document.visibilityState === "hidden" && dirty) save(true);
   });

@@ -22,6 +22,7 @@ from tests.browser.test_patients_browser import assert_fits_tablet
 THERAPIST = "therapist@demo.test"
 SAVED = re.compile(r"^Saved at \d\d:\d\d$")
 OFFLINE = "Offline - will save when back"
+KEPT_OFFLINE = "Offline - your visit is kept on this page; tap Save visit again when back online"
 VISIT_URL = re.compile(r"/visits/\d+$")
 
 
@@ -240,7 +241,7 @@ def test_offline_mid_visit_loses_and_duplicates_nothing(
     tap_grades(page, offline)
     expect(save_status(page)).to_have_text(OFFLINE)
     page.get_by_role("button", name="Save visit").tap()
-    expect(save_status(page)).to_contain_text("Offline")
+    expect(save_status(page)).to_have_text(KEPT_OFFLINE)
     expect(page).to_have_url(draft_url)
     expect_chosen(page, {**online, **offline})
     assert visit_ids(live_database, patient_id) == []
@@ -254,6 +255,33 @@ def test_offline_mid_visit_loses_and_duplicates_nothing(
 
     assert visit_ids(live_database, patient_id) == [visit_id]
     assert stored_grades(live_database, visit_id) == all_sides(DEFAULT_MUSCLES, online | offline)
+
+
+def test_a_flaky_connection_keeps_the_input_on_the_page(
+    page: Page, live_server, live_database, add_patient
+):
+    """The browser thinks it is online, but requests fail: Save visit must not leave the page."""
+    patient_id = add_patient()
+    login(page, live_server, THERAPIST)
+    draft_url = start_visit(page, live_server, patient_id)
+    posted = []
+    page.on("request", lambda r: posted.append(r.url) if r.method == "POST" else None)
+    drafts = re.compile(r"/drafts/\d+")
+    page.route(drafts, lambda route: route.abort("connectionfailed"))
+    grades = {("hip_adductors", "left"): "1+", ("hip_adductors", "right"): "2"}
+    tap_grades(page, grades)
+    page.get_by_role("button", name="Save visit").tap()
+
+    expect(save_status(page)).to_have_text(KEPT_OFFLINE)
+    expect(page).to_have_url(draft_url)
+    expect_chosen(page, grades)
+    assert draft_url not in posted, "the form was posted over a broken connection"
+    assert visit_ids(live_database, patient_id) == []
+
+    page.unroute(drafts)
+    visit_id = save_visit(page)
+    assert visit_ids(live_database, patient_id) == [visit_id]
+    assert stored_grades(live_database, visit_id) == all_sides(DEFAULT_MUSCLES, grades)
 
 
 def test_signing_asks_for_the_password(page: Page, live_server, live_database, add_patient):
@@ -326,7 +354,9 @@ def test_carried_grades_are_kept_cleared_or_changed(
         {k: v for k, v in first.items() if k != ("hip_flexors", "right")}
         | {("hip_adductors", "left"): "2"},
     )
-    rows["hip_adductors", "right"].get_by_role("button", name="Keep").tap()
+    # Tapping the carried grade, still selected, keeps it too.
+    tap_choice(page, legend("hip_adductors", "right"), "1")
+    expect(rows["hip_adductors", "right"]).to_have_class(re.compile(r"\bkept\b"))
     visit_id = save_visit(page)
 
     now = {

@@ -1,0 +1,208 @@
+"""The PDF summary: warm, cached and cold through the app, against WeasyPrint alone on the
+same HTML and headless Chromium printing the same HTML."""
+
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench.common import ROOT, make_app, summary, timed
+
+COLD_SCRIPT = """
+import sys, time, json
+start = time.perf_counter()
+sys.path.insert(0, {root!r})
+from spastic import create_app
+app = create_app({config!r})
+client = app.test_client()
+client.post("/login", data={{"email": "therapist@demo.test", "password": "spastic-demo"}})
+t = time.perf_counter()
+response = client.get("/visits/{visit_id}/summary.pdf")
+assert response.status_code == 200, (response.status_code, response.data[:300])
+done = time.perf_counter()
+print(json.dumps({{"request_s": done - t, "process_s": done - start}}))
+"""
+
+
+def _seeded(url: str):
+    from spastic.demo import seed
+
+    app = make_app(url)
+    with app.app_context():
+        seed()
+    client = app.test_client()
+    client.post("/login", data={"email": "therapist@demo.test", "password": "spastic-demo"})
+    return app, client
+
+
+def _signed_visit_ids(app) -> list[int]:
+    from sqlalchemy import select
+
+    from spastic.extensions import db
+    from spastic.models import Clinic, Patient, Visit
+
+    with app.app_context():
+        return db.session.scalars(
+            select(Visit.id)
+            .join(Patient, Visit.patient_id == Patient.id)
+            .join(Clinic, Patient.clinic_id == Clinic.id)
+            .where(Visit.status == "signed", Clinic.name == "Demo Rehab")
+            .order_by(Visit.patient_id, Visit.visit_date)
+        ).all()
+
+
+def _html_of(app, visit_id: int) -> str:
+    from flask import render_template
+
+    from spastic.charts import data_uri, trend_chart
+    from spastic.extensions import db
+    from spastic.models import Visit
+    from spastic.reports import summary_sources
+
+    with app.test_request_context():
+        visit = db.session.get(Visit, visit_id)
+        context, _ = summary_sources(visit)
+        chart = data_uri(trend_chart(context["trend"], width=720, height=300))
+        return render_template("reports/summary.html", chart_uri=chart, **context)
+
+
+def _weasyprint_alone(html: str, repeat: int) -> list[float]:
+    import weasyprint
+    from weasyprint.text.fonts import FontConfiguration
+
+    from spastic.pdf import STATIC_URL, STYLESHEET, StaticOnly
+
+    fonts, fetcher = FontConfiguration(), StaticOnly()
+    css = weasyprint.CSS(
+        string=STYLESHEET.read_text(),
+        base_url=STATIC_URL + "css/",
+        font_config=fonts,
+        url_fetcher=fetcher,
+    )
+
+    def once():
+        weasyprint.HTML(string=html, base_url=STATIC_URL, url_fetcher=fetcher).write_pdf(
+            stylesheets=[css], font_config=fonts, pdf_variant="pdf/a-3a"
+        )
+
+    once()
+    return [timed(once) for _ in range(repeat)]
+
+
+def _chromium(html: str, repeat: int) -> list[float]:
+    from playwright.sync_api import sync_playwright
+
+    static = ROOT / "static"
+    args = [
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--no-first-run",
+    ]
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=args)
+        page = browser.new_page()
+
+        def serve(route):
+            path = static / route.request.url.split("/static/", 1)[1]
+            route.fulfill(path=str(path)) if path.is_file() else route.abort()
+
+        page.route("https://spastic.invalid/**", serve)
+        styled = html.replace(
+            "</head>",
+            '<link rel="stylesheet" href="https://spastic.invalid/static/css/summary.css"></head>',
+        )
+
+        def once():
+            page.set_content(styled, wait_until="load")
+            page.pdf(format="A4")
+
+        once()
+        samples = [timed(once) for _ in range(repeat)]
+        browser.close()
+    return samples
+
+
+def _forget_stored(app) -> None:
+    from sqlalchemy import delete
+
+    from spastic.extensions import db
+    from spastic.models import SummaryDocument
+
+    with app.app_context():
+        db.session.execute(delete(SummaryDocument))
+        db.session.commit()
+
+
+def _cold(app, url: str, visit_id: int, repeat: int) -> list[dict]:
+    config = {
+        "ENV_NAME": "testing",
+        "SECRET_KEY": "bench-secret-key-long-enough-0123456789",
+        "DATABASE_URL": url,
+        "WTF_CSRF_ENABLED": False,
+        "RATELIMIT_ENABLED": False,
+    }
+    script = COLD_SCRIPT.format(root=str(ROOT), config=config, visit_id=visit_id)
+    runs = []
+    for _ in range(repeat):
+        _forget_stored(app)
+        out = subprocess.run(
+            [sys.executable, "-c", script],
+            capture_output=True,
+            text=True,
+            check=False,
+            cwd=tempfile.gettempdir(),
+        )
+        if out.returncode != 0:
+            raise RuntimeError(f"cold run failed: {out.stderr[-2000:]}")
+        runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
+    return runs
+
+
+def run(database: str, url: str, repeat: int = 20) -> list[dict]:
+    app, client = _seeded(url)
+    visits = _signed_visit_ids(app)
+    html = _html_of(app, visits[-1])
+    alone = _weasyprint_alone(html, repeat)
+    warm = []
+    url_of = f"/visits/{visits[-1]}/summary.pdf"  # the same visit, so the same HTML
+    for _ in range(repeat):
+        _forget_stored(app)
+        response = None
+
+        def fetch():
+            nonlocal response
+            response = client.get(url_of)
+
+        warm.append(timed(fetch))
+        assert response.status_code == 200, response.status_code
+    cached = [timed(lambda: client.get(url_of)) for _ in range(repeat)]
+    chromium = _chromium(html, max(5, repeat // 2))
+    cold = _cold(app, url, visits[-1], 3)
+    base = summary(alone)
+    rows = [
+        ("PDF warm, through the app", summary(warm)),
+        ("PDF cached (stored), through the app", summary(cached)),
+        ("PDF cold request (fresh process)", summary([c["request_s"] for c in cold])),
+        ("PDF cold process incl. imports", summary([c["process_s"] for c in cold])),
+        ("same HTML, headless Chromium print", summary(chromium)),
+    ]
+    return [
+        {
+            "name": f"{name} ({database})",
+            "baseline": {"what": "WeasyPrint alone, same HTML, shared fonts", **base},
+            "measured": measured,
+            "ratio_median": round(measured["median_ms"] / base["median_ms"], 2),
+        }
+        for name, measured in rows
+    ]
+
+
+if __name__ == "__main__":
+    start = time.perf_counter()
+    for row in run("sqlite", f"sqlite:///{Path(tempfile.mkdtemp())}/pdf.db"):
+        print(row["name"], row["measured"]["median_ms"], row["ratio_median"])
+    print(f"{time.perf_counter() - start:.1f} s")

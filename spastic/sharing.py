@@ -1,0 +1,135 @@
+"""Send to physician: email a link to a signed visit's summary; open and revoke such links."""
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import current_user, login_required
+
+from spastic import mail, reports, share_links
+from spastic.access import visit_for
+from spastic.extensions import db, limiter, login_manager
+from spastic.filters import datetime_in
+from spastic.visit_page import visit_page_context
+
+bp = Blueprint("sharing", __name__)
+SUBJECT = "A spasticity visit summary from {clinic} is available"
+MAIL_FAILED = (
+    "The email could not be sent: the mail server did not accept it. Nothing was shared. "
+    "Try again in a few minutes; if it persists, call IT."
+)
+UNAVAILABLE = {"expired": "This link has expired", "revoked": "This link was revoked"}
+
+
+@bp.post("/visits/<int:visit_id>/share")
+@login_required
+def send(visit_id: int):
+    """Email the chosen physician a link to this signed visit's summary."""
+    visit = visit_for(current_user, visit_id, write=True)
+    if visit.status != "signed":
+        abort(409)
+    choice = request.form.get("recipient", "")
+    recipient = share_links.recipient_by_key(visit.patient, choice)
+    if recipient is None:
+        return _visit_page(visit, "Choose the physician who should receive the summary.", choice)
+    days = current_app.config["SHARE_LINK_DAYS"]
+    link, token = share_links.new_link(visit, recipient, current_user, days)
+    message = _invitation(visit, link, token)
+    patient_id, zone = visit.patient_id, visit.patient.clinic.timezone
+    # End the transaction first: on SQLite it holds the write lock while the mail server talks.
+    db.session.commit()
+    try:
+        mail.send(message)
+    except mail.MailError as error:
+        current_app.logger.warning("summary link for visit %s not sent: %s", visit_id, error)
+        return _visit_page(visit, MAIL_FAILED, choice, status=503)
+    share_links.record_sending(link, patient_id)
+    db.session.commit()
+    if mail.uses_outbox():
+        flash(
+            f"No mail server is set up: the email to {recipient.name} was saved in the "
+            "outbox folder, not sent.",
+            "info",
+        )
+    else:
+        until = datetime_in(link.expires_at, zone)
+        flash(
+            f"Link sent to {recipient.name} ({recipient.email}). It works until {until}.", "success"
+        )
+    return redirect(url_for("visits.detail", visit_id=visit_id, _anchor="sharing"))
+
+
+@bp.get("/shared/<token>")
+@limiter.limit(lambda: current_app.config["SHARE_LINK_RATE_LIMIT"])
+def open_link(token: str):
+    """Serve the one summary a link was sent for, to its recipient, while the link is valid."""
+    link = share_links.find(token)
+    if link is None:
+        abort(404)
+    problem = share_links.status(link)
+    if problem != "active":
+        share_links.record_refusal(link, problem)
+        db.session.commit()
+        return render_template(
+            "sharing/unavailable.html",
+            title=UNAVAILABLE[problem],
+            problem=problem,
+            link=link,
+            clinic=link.visit.patient.clinic,
+        ), 410
+    if link.recipient_user_id is not None:
+        if not current_user.is_authenticated:
+            return login_manager.unauthorized()
+        if not share_links.may_open(link, current_user):
+            share_links.record_refusal(link, "not the recipient, or no longer on the care team")
+            db.session.commit()
+            abort(404)
+    visit = link.visit
+    body = reports.summary_pdf_bytes(visit)
+    share_links.record_opening(link)
+    db.session.commit()
+    response = reports.pdf_response(visit, body)
+    response.headers["X-Robots-Tag"] = "noindex, nofollow"
+    return response
+
+
+@bp.post("/share-links/<int:link_id>/revoke")
+@login_required
+def revoke(link_id: int):
+    """Revoke a link: it stops working at once."""
+    link = share_links.link_for(current_user, link_id)
+    if link.revoked_at is None:
+        share_links.revoke(link, current_user)
+        db.session.commit()
+        flash(f"The link sent to {link.recipient_name} no longer works.", "success")
+    return redirect(url_for("visits.detail", visit_id=link.visit_id, _anchor="sharing"))
+
+
+def _invitation(visit, link, token: str):
+    """The email: where and until when, and who sent it - no patient or clinical detail."""
+    clinic = visit.patient.clinic
+    path = url_for("sharing.open_link", token=token)
+    base = current_app.config["PUBLIC_URL"].rstrip("/")
+    body = render_template(
+        "sharing/email.txt",
+        clinic=clinic.name,
+        url=base + path if base else url_for("sharing.open_link", token=token, _external=True),
+        needs_login=link.recipient_user_id is not None,
+        recipient_email=link.recipient_email,
+        expires=datetime_in(link.expires_at, clinic.timezone),
+        sender=current_user.name,
+    )
+    return mail.compose(link.recipient_email, SUBJECT.format(clinic=clinic.name), body)
+
+
+def _visit_page(visit, error: str, choice: str, status: int = 422):
+    context = visit_page_context(visit)
+    return render_template(
+        "visits/detail.html", share_error=error, share_choice=choice, **context
+    ), status

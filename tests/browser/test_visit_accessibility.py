@@ -1,0 +1,75 @@
+"""The visit form and the visit page on iPad portrait: no axe violations, no sideways scrolling.
+
+axe-core runs the WCAG 2.0-2.2 A/AA rules; every page is also checked for content wider than
+the device and for tap targets under 44 px, with the optional parts (muscle picker, Tardieu)
+opened so that their controls are checked too.
+"""
+
+import re
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.browser.conftest import DEMO_PASSWORD, axe_violations, login
+from tests.browser.test_patients_browser import assert_fits_tablet
+
+# axe is injected as an inline script, which the app's CSP rightly refuses.
+pytestmark = pytest.mark.browser_context_args(bypass_csp=True)
+
+
+def open_form(page: Page, base_url: str, patient_id: int) -> None:
+    page.goto(f"{base_url}/patients/{patient_id}/visits/new")
+    page.locator(".muscle-picker summary").tap()
+    page.locator(".muscle-row:not([hidden]) .tardieu summary").first.tap()
+
+
+def open_form_with_errors(page: Page, base_url: str, patient_id: int) -> None:
+    page.goto(f"{base_url}/patients/{patient_id}/visits/new")
+    # A severity without a frequency is refused next to the field.
+    page.get_by_role("group", name="Spasm severity").get_by_role("radio", name="1 · Mild").tap()
+    page.get_by_role("button", name="Save visit").tap()
+    expect(page.locator("#penn_severity-error")).to_be_visible()
+
+
+def open_unsigned_visit(page: Page, base_url: str, patient_id: int) -> None:
+    page.goto(f"{base_url}/patients/{patient_id}/visits/new")
+    keep_all = page.get_by_role("button", name="Keep all carried grades")
+    if keep_all.count():
+        keep_all.tap()
+    page.get_by_role("group", name="Pain now").get_by_role("radio", name="2", exact=True).tap()
+    page.get_by_role("group", name="Drowsiness").get_by_role("radio", name="Mild").tap()
+    page.get_by_label("Notes").fill("Tolerates the increase.")
+    page.get_by_role("button", name="Save visit").tap()
+    expect(page).to_have_url(re.compile(r"/visits/\d+$"))
+
+
+def open_visit_with_sign_error(page: Page, base_url: str, patient_id: int) -> None:
+    open_unsigned_visit(page, base_url, patient_id)
+    page.locator("#sign-password").fill("wrong password")
+    page.get_by_role("button", name="Sign visit").tap()
+    expect(page.locator("#sign-password-error")).to_be_visible()
+
+
+def open_signed_visit(page: Page, base_url: str, patient_id: int) -> None:
+    open_unsigned_visit(page, base_url, patient_id)
+    page.locator("#sign-password").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="Sign visit").tap()
+    expect(page.get_by_text("Signed by")).to_be_visible()
+
+
+PAGES = {
+    "visit-form": open_form,
+    "visit-form-errors": open_form_with_errors,
+    "visit-unsigned": open_unsigned_visit,
+    "visit-sign-error": open_visit_with_sign_error,
+    "visit-signed": open_signed_visit,
+}
+
+
+@pytest.mark.parametrize("open_page", PAGES.values(), ids=PAGES.keys())
+def test_visit_pages_are_accessible_on_ipad(page: Page, live_server, demo_patient_ids, open_page):
+    login(page, live_server, "therapist@demo.test")
+    # A demo patient: with the grades carried from the last signed visit when there is one.
+    open_page(page, live_server, demo_patient_ids["DR-1001"])
+    assert axe_violations(page) == []
+    assert_fits_tablet(page)
