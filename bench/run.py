@@ -6,7 +6,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import bench_visit_save
+from bench import bench_pdf, bench_visit_save
 from bench.common import databases, machine
 
 RESULTS = Path(__file__).with_name("results.json")
