@@ -1,5 +1,7 @@
 """Shell commands: `flask --app spastic create-user | seed-demo | audit-verify`."""
 
+from pathlib import Path
+
 import click
 from flask import Flask
 from flask.cli import with_appcontext
@@ -13,7 +15,13 @@ from spastic.passwords import password_problem
 
 
 def register(app: Flask) -> None:
-    for command in (create_user_command, seed_demo_command, audit_verify_command):
+    for command in (
+        create_user_command,
+        seed_demo_command,
+        audit_verify_command,
+        backup_command,
+        restore_command,
+    ):
         app.cli.add_command(command)
 
 
@@ -68,3 +76,36 @@ def audit_verify_command():
         raise SystemExit(1)
     count = db.session.scalar(select(db.func.count(AuditEvent.id)))
     click.echo(f"Audit trail intact: {count} events.")
+
+
+@click.command("backup")
+@click.argument("path", type=click.Path(dir_okay=False, writable=True))
+@with_appcontext
+def backup_command(path):
+    """Back up the live database to PATH (SQLite online backup, or pg_dump)."""
+    from flask import current_app
+
+    from spastic.backup import BackupError, backup
+
+    try:
+        written = backup(current_app.config["SQLALCHEMY_DATABASE_URI"], Path(path))
+    except BackupError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"Backup written to {written} ({written.stat().st_size} bytes).")
+
+
+@click.command("restore")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@with_appcontext
+def restore_command(path):
+    """Restore PATH into the configured database (stop the app first)."""
+    from flask import current_app
+
+    from spastic.backup import BackupError, restore
+
+    db.engine.dispose()
+    try:
+        restore(current_app.config["SQLALCHEMY_DATABASE_URI"], Path(path))
+    except BackupError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"Restored {path}.")

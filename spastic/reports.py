@@ -10,12 +10,10 @@ from sqlalchemy import select
 from spastic import audit, pdf
 from spastic.access import visit_for
 from spastic.charts import data_uri, trend_chart
+from spastic.exports import visit_bundle_for
 from spastic.extensions import db
-from spastic.fhir import PatientFacts, VisitFacts, visit_bundle
 from spastic.models import SummaryDocument, Visit
-from spastic.regimen import as_pure_changes
 from spastic.summary import summary_context
-from spastic.visit_content import as_record
 
 bp = Blueprint("reports", __name__)
 PAPER = {"A4": "A4", "Letter": "letter"}
@@ -77,28 +75,10 @@ def pdf_response(visit: Visit, body: bytes) -> Response:
 def summary_sources(visit: Visit) -> tuple[dict, pdf.Attachment]:
     """The summary's template context and its embedded FHIR Bundle (machine-readable copy)."""
     context = summary_context(visit, visit.patient.clinic)
-    bundle = visit_bundle(
-        facts_of(visit.patient),
-        VisitFacts(
-            as_record(visit), amended=bool(visit.amendments), signed=visit.status == "signed"
-        ),
-        as_pure_changes(visit.patient.dose_changes),
-    )
+    bundle = visit_bundle_for(visit)
     content = json.dumps(bundle, indent=1, sort_keys=True).encode()
     return context, pdf.Attachment(
         "visit-fhir-r4.json", content, "FHIR R4 Bundle of this visit", "application/fhir+json"
-    )
-
-
-def facts_of(patient) -> PatientFacts:
-    return PatientFacts(
-        clinic_id=patient.clinic_id,
-        patient_id=patient.id,
-        mrn=patient.mrn,
-        family_name=patient.family_name,
-        given_name=patient.given_name,
-        birth_date=patient.birth_date,
-        sex=patient.sex,
     )
 
 

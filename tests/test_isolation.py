@@ -126,6 +126,7 @@ def patient_records(app, clinic_world):
     )
     with app.app_context():
         link_id = db.session.scalar(select(ShareLink.id))
+    assert link_id is not None
     draft = owner.get(f"/patients/{pid}/visits/new").location.rsplit("/", 1)[1]
     return {
         "patient_id": pid,
