@@ -24,6 +24,11 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config.from_mapping(test_config)
     settings.apply_environment_defaults(app.config)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    if app.config.get("TRUSTED_PROXIES"):
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = int(app.config["TRUSTED_PROXIES"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     register_extensions(app)
     register_blueprints(app)
     register_hooks(app)

@@ -2,7 +2,16 @@
 
 from datetime import timedelta
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import func, select
 
@@ -80,6 +89,14 @@ def change_password():
             flash("Your password is changed. Other devices were logged out.", "success")
             return redirect(url_for("auth.index"))
     return render_template("auth/password.html", form=form)
+
+
+@bp.get("/account/ping")
+@login_required
+def ping():
+    """Keep the session alive (the "stay logged in" button); says when it ends if idle."""
+    minutes = current_app.config["IDLE_TIMEOUT_MINUTES"]
+    return jsonify(idle_timeout_minutes=minutes)
 
 
 def _check_credentials(email: str, password: str) -> User | None:

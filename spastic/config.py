@@ -27,7 +27,7 @@ def defaults(instance_path: str) -> dict:
         "LOGIN_RATE_LIMIT": "20 per minute",
         "IDLE_TIMEOUT_MINUTES": 30,
         "ABSOLUTE_TIMEOUT_HOURS": 12,
-        "DEMO_SEED": False,
+        "TRUSTED_PROXIES": 0,
         # Links emailed to physicians ("Send to physician").
         "PUBLIC_URL": "",
         "SHARE_LINK_DAYS": 14,

@@ -4,7 +4,18 @@ import hashlib
 import secrets
 from datetime import timedelta
 
-from flask import Flask, current_app, session
+from flask import (
+    Flask,
+    current_app,
+    flash,
+    has_request_context,
+    jsonify,
+    redirect,
+    request,
+    session,
+    url_for,
+)
+from flask.sessions import SecureCookieSessionInterface
 from sqlalchemy import select, update
 
 from spastic.extensions import db, login_manager
@@ -13,12 +24,30 @@ from spastic.models import LoginSession, User, utcnow
 _TOUCH_EVERY = timedelta(seconds=60)
 
 
+class SessionCookies(SecureCookieSessionInterface):
+    """Mark the session cookie Secure whenever the request came over HTTPS."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        configured = super().get_cookie_secure(app)
+        return configured or (has_request_context() and request.is_secure)
+
+
 def register(app: Flask) -> None:
+    app.session_interface = SessionCookies()
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please log in to continue."
     login_manager.login_message_category = "info"
     login_manager.session_protection = None  # our own token table does this job
     login_manager.user_loader(load_user)
+    login_manager.unauthorized_handler(_unauthorized)
+
+
+def _unauthorized():
+    """Scripts get a 401 they can act on; pages go to the login form and come back."""
+    if request.accept_mimetypes.best == "application/json":
+        return jsonify(error="logged_out", login_url=url_for("auth.login")), 401
+    flash(login_manager.login_message, "info")
+    return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
 
 
 def start(user: User) -> None:

@@ -27,6 +27,7 @@ ROUTES = {
     "auth.login": "public",
     "auth.logout": "user",
     "auth.change_password": "user",
+    "auth.ping": "user",
     "admin.users": "admin",
     "admin.new_user": "admin",
     "admin.toggle_active": "admin",

@@ -26,7 +26,35 @@
     });
   }
 
+  // Warn two minutes before the idle timeout; any contact with the server starts the clock again.
+  function idleWarning() {
+    const minutes = Number(document.body.dataset.idleMinutes || 0);
+    const box = document.querySelector("[data-idle-warning]");
+    if (!minutes || !box) return;
+    const warnAfter = Math.max(minutes - 2, 1) * 60 * 1000;
+    let timer = null;
+    function restart() {
+      box.hidden = true;
+      clearTimeout(timer);
+      timer = setTimeout(function () { box.hidden = false; box.querySelector("button").focus(); }, warnAfter);
+    }
+    box.querySelector("[data-stay]").addEventListener("click", async function () {
+      try {
+        const response = await fetch(document.body.dataset.ping, {
+          credentials: "same-origin", headers: { "Accept": "application/json" },
+        });
+        if (response.ok) restart();
+        else window.location.reload();
+      } catch (error) {
+        box.querySelector("p").textContent = "No connection. Your input stays on this page.";
+      }
+    });
+    document.addEventListener("spastic:server-contact", restart);
+    restart();
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("[data-live-search]").forEach(liveSearch);
+    idleWarning();
   });
 })();

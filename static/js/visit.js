@@ -10,6 +10,9 @@
   const conflictBox = form.querySelector("[data-conflict]");
   const submitButton = form.querySelector("[data-submit]");
   const url = form.dataset.autosave;
+  // The status follows the therapist down the form: it moves beside Save visit, in the sticky bar.
+  const bar = submitButton.closest(".sticky-actions");
+  if (bar) bar.prepend(statusBox);
   let dirty = false;
   let saving = false;
   let blocked = false; // a conflict waits for the user's choice
@@ -48,10 +51,16 @@
         showConflict(data);
       } else if (response.ok && data.saved) {
         versionInput.value = data.version;
+        document.dispatchEvent(new CustomEvent("spastic:server-contact"));
         if (data.csrf_token) form.querySelector("[name=csrf_token]").value = data.csrf_token;
         saved = true;
         // A change made while this save was on its way is not in it.
         say(dirty ? "Unsaved changes…" : "Saved at " + hhmm(data.saved_at));
+      } else if (response.status === 401) {
+        dirty = true;
+        blocked = true;
+        say("Logged out after a pause - your input is still on this page. Log in again in a new tab, then come back and tap Save visit.");
+        setTimeout(function () { blocked = false; }, 15000);
       } else if (response.status === 400 && data.csrf_expired) {
         form.querySelector("[name=csrf_token]").value = data.csrf_token;
         dirty = true;
@@ -107,6 +116,7 @@
     reload.textContent = "Show their version";
     reload.addEventListener("click", function () { window.location.reload(); });
     conflictBox.append(keep, reload);
+    conflictBox.scrollIntoView({ block: "nearest" });
     say("Not saved: someone else changed this visit");
   }
 

@@ -31,6 +31,17 @@ def open_form_with_errors(page: Page, base_url: str, patient_id: int) -> None:
     expect(page.locator("#penn_severity-error")).to_be_visible()
 
 
+def open_form_with_conflict(page: Page, base_url: str, patient_id: int) -> None:
+    page.goto(f"{base_url}/patients/{patient_id}/visits/new")
+    other = page.context.new_page()
+    other.goto(page.url)
+    other.get_by_role("group", name="Pain now").get_by_role("radio", name="8").tap()
+    expect(other.locator("[data-save-status]")).to_have_text(re.compile("^Saved at"))
+    other.close()
+    page.get_by_role("group", name="Pain now").get_by_role("radio", name="2", exact=True).tap()
+    expect(page.get_by_role("button", name="Keep my version")).to_be_visible()
+
+
 def open_unsigned_visit(page: Page, base_url: str, patient_id: int) -> None:
     page.goto(f"{base_url}/patients/{patient_id}/visits/new")
     keep_all = page.get_by_role("button", name="Keep all carried grades")
@@ -60,6 +71,7 @@ def open_signed_visit(page: Page, base_url: str, patient_id: int) -> None:
 PAGES = {
     "visit-form": open_form,
     "visit-form-errors": open_form_with_errors,
+    "visit-form-conflict": open_form_with_conflict,
     "visit-unsigned": open_unsigned_visit,
     "visit-sign-error": open_visit_with_sign_error,
     "visit-signed": open_signed_visit,

@@ -288,6 +288,32 @@ def test_a_flaky_connection_keeps_the_input_on_the_page(
     assert stored_grades(live_database, visit_id) == all_sides(DEFAULT_MUSCLES, grades)
 
 
+def test_a_save_from_another_tab_meanwhile_is_shown_not_overwritten(
+    page: Page, context, live_server, live_database, add_patient
+):
+    patient_id = add_patient()
+    login(page, live_server, THERAPIST)
+    draft_url = start_visit(page, live_server, patient_id)
+    other = context.new_page()
+    other.goto(draft_url)
+    tap_grades(other, {("hip_flexors", "left"): "3"})
+    expect(save_status(other)).to_have_text(SAVED)
+
+    tap_grades(page, {("hip_flexors", "left"): "1"})
+    conflict = page.locator("[data-conflict]")
+    expect(conflict).to_contain_text("Tess Mills saved this visit at")
+    expect(conflict).to_contain_text("Hip flexors - Left: saved 3, yours 1")
+    expect(save_status(page)).to_have_text("Not saved: someone else changed this visit")
+    draft_id = int(draft_url.rsplit("/", 1)[1])
+    stored = "SELECT payload FROM draft WHERE id = ?"
+    assert json.loads(query(live_database, stored, draft_id)[0][0])["mas-hip_flexors-left"] == ["3"]
+
+    page.get_by_role("button", name="Keep my version").tap()
+    expect(save_status(page)).to_have_text(SAVED)
+    expect(conflict).to_be_hidden()
+    assert json.loads(query(live_database, stored, draft_id)[0][0])["mas-hip_flexors-left"] == ["1"]
+
+
 def test_signing_asks_for_the_password(page: Page, live_server, live_database, add_patient):
     patient_id = add_patient()
     login(page, live_server, THERAPIST)
