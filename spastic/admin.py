@@ -1,6 +1,6 @@
 """Clinic administration: the clinic's users."""
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
 
@@ -9,10 +9,11 @@ from spastic.access import role_required
 from spastic.errors import reshow_on_expired_form
 from spastic.extensions import db
 from spastic.forms import NewUser, UserForm
-from spastic.models import Clinic, User
+from spastic.models import AuditEvent, Clinic, Patient, User
 from spastic.passwords import hash_password
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+AUDIT_PAGE = 500
 
 
 def create_user(clinic: Clinic, new: NewUser) -> User:
@@ -86,3 +87,28 @@ def toggle_active(user_id: int):
     db.session.commit()
     flash(f"{user.name} is {'enabled' if user.active else 'disabled'}.", "success")
     return redirect(url_for("admin.users"))
+
+
+@bp.get("/audit")
+@role_required("admin")
+def audit_trail():
+    """Find a patient of the admin's clinic by MRN and show everything done to their record."""
+    mrn = (request.args.get("mrn") or "").strip()[:40]
+    patient = None
+    events = []
+    if mrn:
+        patient = db.session.scalar(
+            select(Patient).where(Patient.clinic_id == current_user.clinic_id, Patient.mrn == mrn)
+        )
+    if patient is not None:
+        events = db.session.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.patient_id == patient.id)
+            .order_by(AuditEvent.id.desc())
+            .limit(AUDIT_PAGE)
+        ).all()
+        audit.record("view_audit", entity="patient", entity_id=patient.id, patient_id=patient.id)
+        db.session.commit()
+    return render_template(
+        "admin/audit.html", mrn=mrn, patient=patient, events=events, limit=AUDIT_PAGE
+    )

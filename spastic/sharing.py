@@ -62,7 +62,7 @@ def send(visit_id: int):
         flash(
             f"Link sent to {recipient.name} ({recipient.email}). It works until {until}.", "success"
         )
-    return redirect(url_for("visits.detail", visit_id=visit_id, _anchor="sharing"))
+    return redirect(url_for("visits.detail", visit_id=visit_id))
 
 
 @bp.get("/shared/<token>")
@@ -108,7 +108,7 @@ def revoke(link_id: int):
         share_links.revoke(link, current_user)
         db.session.commit()
         flash(f"The link sent to {link.recipient_name} no longer works.", "success")
-    return redirect(url_for("visits.detail", visit_id=link.visit_id, _anchor="sharing"))
+    return redirect(url_for("visits.detail", visit_id=link.visit_id))
 
 
 def _invitation(visit, link, token: str):

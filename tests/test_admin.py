@@ -105,3 +105,26 @@ def test_cli_create_user(app, runner):
 def _user_count(app):
     with app.app_context():
         return db.session.scalar(select(db.func.count(User.id)))
+
+
+def test_admin_reads_a_patients_audit_trail(app, client, auth, clinic_world):
+    therapist = app.test_client()
+    therapist.post("/login", data={"email": "t@home.test", "password": "correct-horse-battery"})
+    therapist.get(f"/patients/{clinic_world['patient'].id}")
+    auth.login(clinic_world["admin"])
+    page = client.get("/admin/audit?mrn=MRN-1").get_data(as_text=True)
+    assert "NGUYEN, Linh" in page
+    assert "t@home.test" in page and "<td>view</td>" in page
+    other = client.get("/admin/audit?mrn=OC-1").get_data(as_text=True)
+    assert "No patient of Demo Rehab has the MRN" in other
+    assert "FISCHER" not in other
+    with app.app_context():
+        seen = db.session.scalars(
+            select(AuditEvent.action).where(AuditEvent.user_email == "a@home.test")
+        ).all()
+    assert "view_audit" in seen
+
+
+def test_only_admins_read_the_audit_trail(client, auth, clinic_world):
+    auth.login(clinic_world["therapist"])
+    assert client.get("/admin/audit?mrn=MRN-1").status_code == 403

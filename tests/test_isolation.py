@@ -31,6 +31,7 @@ ROUTES = {
     "admin.users": "admin",
     "admin.new_user": "admin",
     "admin.toggle_active": "admin",
+    "admin.audit_trail": "admin",
     "patients.index": "clinical",
     "patients.new": "therapist",
     "patients.detail": "patient",
