@@ -14,7 +14,7 @@ from flask_login import current_user, login_required
 
 from spastic import mail, reports, share_links
 from spastic.access import visit_for
-from spastic.extensions import db, limiter, login_manager
+from spastic.extensions import csrf, db, limiter, login_manager
 from spastic.filters import datetime_in
 from spastic.visit_page import visit_page_context
 
@@ -65,10 +65,15 @@ def send(visit_id: int):
     return redirect(url_for("visits.detail", visit_id=visit_id))
 
 
-@bp.get("/shared/<token>")
+@bp.route("/shared/<token>", methods=["GET", "POST"])
 @limiter.limit(lambda: current_app.config["SHARE_LINK_RATE_LIMIT"])
+@csrf.exempt  # the unguessable token is the credential; a link-only recipient has no session
 def open_link(token: str):
-    """Serve the one summary a link was sent for, to its recipient, while the link is valid."""
+    """Serve the one summary a link was sent for, to its recipient, while the link is valid.
+
+    GET only shows an "Open the summary" button: mail scanners that fetch every link in an
+    email then neither download the PDF nor count as the physician opening it.
+    """
     link = share_links.find(token)
     if link is None:
         abort(404)
@@ -91,6 +96,9 @@ def open_link(token: str):
             db.session.commit()
             abort(404)
     visit = link.visit
+    if request.method == "GET":
+        clinic = visit.patient.clinic
+        return render_template("sharing/open.html", link=link, clinic=clinic)
     body = reports.summary_pdf_bytes(visit)
     share_links.record_opening(link)
     db.session.commit()

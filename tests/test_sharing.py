@@ -143,7 +143,7 @@ def _link_path(envelope) -> str:
 def _text_of(envelope) -> str:
     message = message_from_bytes(envelope.content, policy=policy.default)
     headers = "\n".join(f"{name}: {value}" for name, value in message.items())
-    return headers + "\n" + message.get_body().get_content()
+    return headers + "\n" + message.get_body().get_content().replace("\r\n", "\n")
 
 
 def _audit_actions(app, patient_id: int) -> list[str]:
@@ -172,7 +172,7 @@ def test_the_email_holds_a_link_and_no_clinical_data(app, world, mailbox):
     text = LINK.sub("LINK", _text_of(envelope))  # the random token may hold any letters
     assert "Subject: A spasticity visit summary from Demo Rehab is available" in text
     assert "Sent by Therapist Demo Rehab, Demo Rehab." in text
-    assert "log in to spastic with your account (p@home.test)" in text
+    assert "log in to spastic with your account\n(p@home.test)" in text
     for clinical in (
         "Nguyen", "NGUYEN", "Linh", "MRN-1", "1985", "14 Mar", "C6", "Spinal", "sci",
         "Ashworth", "MAS", "1+", "elbow", "Elbow", "pain", "baclofen", "mg", "Walked",
@@ -206,18 +206,21 @@ def test_a_link_opens_its_one_summary_for_its_recipient_only(app, world, mailbox
     assert asked.status_code == 302 and "/login?next=" in asked.location
     logged_in = physician.post(asked.location, data={"email": "p@home.test", "password": PASSWORD})
     assert logged_in.location == to_physician
-    pdf = physician.get(to_physician)
+    page = physician.get(to_physician)  # a page with a button: scanners fetching links open nothing
+    assert page.status_code == 200 and "Open the summary" in page.get_data(as_text=True)
+    pdf = physician.post(to_physician)
     assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
     assert pdf.data.startswith(b"%PDF")
     text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.data)).pages)
     assert "MRN-1" in text and "MRN-2" not in text and "OFFTEAM" not in text.upper()
     # The token alone names the visit: extra ids are ignored or do not route.
     other_id = world["second_visit_id"]
-    assert physician.get(f"{to_physician}?visit_id={other_id}").data == pdf.data
-    assert physician.get(f"{to_physician}/{other_id}").status_code == 404
+    assert physician.post(f"{to_physician}?visit_id={other_id}").data == pdf.data
+    assert physician.post(f"{to_physician}/{other_id}").status_code == 404
 
     referrer = app.test_client()
-    alone = referrer.get(to_referrer)
+    assert "Open the summary" in referrer.get(to_referrer).get_data(as_text=True)
+    alone = referrer.post(to_referrer)
     assert alone.status_code == 200 and alone.data == pdf.data
     assert "Set-Cookie" not in alone.headers
     assert referrer.get("/patients").status_code == 302  # no session came with it
@@ -241,7 +244,7 @@ def test_an_account_link_refuses_everyone_else(app, world, mailbox):
     _send(world, _to_physician(world))
     path = _link_path(mailbox[0])
     for someone in ("outsider_physician", "other_physician", "other_therapist", "therapist"):
-        response = _client_as(app, world[someone]).get(path)
+        response = _client_as(app, world[someone]).post(path)
         assert response.status_code == 404, someone
         assert b"%PDF" not in response.data and b"NGUYEN" not in response.data
     with app.app_context():
@@ -271,7 +274,7 @@ def test_expired_and_revoked_links_say_so(app, world, mailbox):
     physician = _client_as(app, world["physician"])
     assert physician.post(f"/share-links/{link_id}/revoke").status_code == 403
     revoked = world["therapist_client"].post(f"/share-links/{link_id}/revoke")
-    assert revoked.status_code == 302 and revoked.location.endswith("#sharing")
+    assert revoked.status_code == 302 and revoked.location == f"/visits/{world['visit_id']}"
     gone = app.test_client().get(path)
     assert gone.status_code == 410
     assert "This link was revoked" in gone.get_data(as_text=True)
@@ -288,6 +291,12 @@ def test_only_signed_visits_go_to_physicians_on_record(app, world, mailbox):
     unsigned = _signed_visit(client, world["patient"].id, sign=False, muscle="knee_flexors")
     refused = client.post(f"/visits/{unsigned}/share", data={"recipient": _to_physician(world)})
     assert refused.status_code == 409
+    physician = _client_as(app, world["physician"])  # on the care team, but reads only
+    visit_id = world["visit_id"]
+    assert (
+        physician.post(f"/visits/{visit_id}/share", data={"recipient": "referring"}).status_code
+        == 403
+    )
     strangers = (world["outsider_physician"], world["other_physician"], world["therapist"])
     for choice in [*(f"user:{user.id}" for user in strangers), "user:", "", "referring "]:
         refused = _send(world, choice)
