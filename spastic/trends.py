@@ -1,6 +1,6 @@
 """The patient trend page: tone, pain and dose over the signed visits, responders and flags."""
 
-from flask import Blueprint, render_template
+from flask import Blueprint, render_template, request
 from flask_login import current_user, login_required
 
 from spastic import audit, charts, trend_view
@@ -8,6 +8,7 @@ from spastic.access import patient_for
 from spastic.extensions import db
 
 bp = Blueprint("trends", __name__)
+GRID_COLUMNS = 24  # visits shown in the grade grid unless all are asked for
 
 
 @bp.get("/patients/<int:patient_id>/trend")
@@ -28,4 +29,5 @@ def show(patient_id: int):
         chart_alt=charts.describe(trend),
         view=trend_view,
         fmt=trend_view.FORMAT,
+        grid_start=0 if request.args.get("all") else max(0, len(trend.visits) - GRID_COLUMNS),
     )

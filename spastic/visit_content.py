@@ -8,6 +8,7 @@ velocity=V3"), "se:<code>" (severity), side_effect_other_detail.
 import json
 
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from spastic import scales
 from spastic.extensions import db
@@ -15,6 +16,13 @@ from spastic.models import Patient, Visit
 from spastic.records import VisitRecord
 
 TARDIEU_PARTS = ("r1", "r2", "quality", "velocity")
+# Load what `content_of` reads in four queries in all, not four per visit.
+WITH_CONTENT = (
+    selectinload(Visit.mas_scores),
+    selectinload(Visit.tardieu_scores),
+    selectinload(Visit.side_effects),
+    selectinload(Visit.amendments),
+)
 SCALAR_FIELDS = (
     "visit_date",
     "rater",
@@ -119,15 +127,21 @@ def signed_visits(patient_id: int) -> list[Visit]:
         select(Visit)
         .where(Visit.patient_id == patient_id, Visit.status == "signed")
         .order_by(Visit.visit_date, Visit.id)
+        .options(*WITH_CONTENT)
     ).all()
 
 
 def carried_grades(patient: Patient) -> dict:
     """Map (muscle, side) to (grade, date) from the last signed visit, for carry-forward."""
-    visits = signed_visits(patient.id)
-    if not visits:
+    last = db.session.scalars(
+        select(Visit)
+        .where(Visit.patient_id == patient.id, Visit.status == "signed")
+        .order_by(Visit.visit_date.desc(), Visit.id.desc())
+        .limit(1)
+        .options(*WITH_CONTENT)
+    ).first()
+    if last is None:
         return {}
-    last = visits[-1]
     content = effective_content(last)
     carried = {}
     for key, grade in content.items():

@@ -8,6 +8,7 @@ from datetime import date
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from spastic import audit, scales
 from spastic.extensions import db
@@ -49,6 +50,7 @@ def visits_of(patient_id: int) -> list[Visit]:
         select(Visit)
         .where(Visit.patient_id == patient_id)
         .order_by(Visit.visit_date.desc(), Visit.id.desc())
+        .options(selectinload(Visit.amendments))
     ).all()
 
 

@@ -22,6 +22,7 @@ from spastic import audit, visit_records
 from spastic.access import draft_for, patient_for, visit_for
 from spastic.errors import reshow_on_expired_form
 from spastic.extensions import db
+from spastic.filters import time_local
 from spastic.passwords import verify_password
 from spastic.visit_forms import VisitForm, as_visit_input, check_carried
 from spastic.visit_page import amend_context, conflict_rows, form_context, visit_page_context
@@ -222,6 +223,6 @@ def _conflict_json(conflict, payload: dict, draft) -> dict:
         "conflict": True,
         "version": draft.version,
         "message": f"{conflict.saved_by} saved this visit at "
-        f"{conflict.saved_at:%H:%M} UTC while you were editing. Nothing of yours was lost.",
+        f"{time_local(conflict.saved_at)} while you were editing. Nothing of yours was lost.",
         "changes": conflict_rows(conflict.stored_payload, payload),
     }

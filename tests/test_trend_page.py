@@ -249,3 +249,32 @@ def test_no_signed_visits_is_said_plainly(client, auth, clinic_world):
 def test_anonymous_user_is_sent_to_login(client, clinic_world):
     response = client.get(f"/patients/{clinic_world['patient'].id}/trend")
     assert response.status_code == 302 and "/login" in response.location
+
+
+def test_grid_shows_the_latest_24_visits_unless_all_are_asked_for(app, client, auth, clinic_world):
+    from datetime import date, timedelta
+
+    from spastic.models import MasScore, Visit, utcnow
+
+    patient_id = clinic_world["patient"].id
+    with app.app_context():
+        for n in range(30):
+            visit = Visit(
+                patient_id=patient_id,
+                visit_date=date(2025, 1, 6) + timedelta(days=7 * n),
+                rater="R",
+                therapist_id=clinic_world["therapist"].id,
+                status="signed",
+                signed_at=utcnow(),
+                submission_key=f"grid-{n}",
+            )
+            visit.mas_scores = [MasScore(muscle="hip_flexors", side="left", grade="2", rater="R")]
+            db.session.add(visit)
+        db.session.commit()
+    auth.login(clinic_world["therapist"])
+    page = client.get(f"/patients/{patient_id}/trend").get_data(as_text=True)
+    grid = page.split('id="grid-h"', 1)[1].split("</thead>", 1)[0]
+    assert grid.count('<th scope="col">') == 24
+    assert "Showing the latest 24 of 30 visits" in page
+    every = client.get(f"/patients/{patient_id}/trend?all=1").get_data(as_text=True)
+    assert every.split('id="grid-h"', 1)[1].split("</thead>", 1)[0].count('<th scope="col">') == 30
