@@ -16,7 +16,8 @@ from pathlib import Path
 STATIC = Path(__file__).resolve().parent.parent / "static"
 STATIC_URL = "https://spastic.invalid/static/"  # never fetched from the network: see StaticOnly
 STYLESHEET = STATIC / "css" / "summary.css"
-_renderer = ThreadPoolExecutor(max_workers=2, thread_name_prefix="pdf")
+# One render at a time per process: the shared FontConfiguration is not made for threads.
+_renderer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pdf")
 _lock = threading.Lock()
 
 
