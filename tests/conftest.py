@@ -7,11 +7,11 @@ from decimal import Decimal
 
 import pytest
 from argon2 import PasswordHasher
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from spastic import create_app
 from spastic.extensions import db
-from spastic.models import Base, Clinic, DoseChange, Patient, User
+from spastic.models import Base, Clinic, DoseChange, Patient, ShareLink, User
 from tests.postgres_server import PostgresServer, PostgresUnavailable
 
 PASSWORD = "correct-horse-battery"
@@ -215,3 +215,43 @@ def clinic_world(make_clinic, make_user, make_patient):
     )
     world["other_patient"] = make_patient(other, mrn="OC-1", family_name="Fischer")
     return world
+
+
+@pytest.fixture
+def patient_records(app, clinic_world):
+    """A signed visit (sent to the physician), an unsigned visit and an open draft."""
+    owner = app.test_client()
+    owner.post("/login", data={"email": "t@home.test", "password": PASSWORD})
+    pid = clinic_world["patient"].id
+    visits = []
+    for _ in range(2):
+        draft = owner.get(f"/patients/{pid}/visits/new").location.rsplit("/", 1)[1]
+        data = {
+            "visit_date": "2026-01-10",
+            "rater": "T",
+            "muscles": ["hip_flexors"],
+            "mas-hip_flexors-left": "2",
+            "version": "1",
+            "submission_key": f"k{draft}",
+        }
+        page = owner.get(f"/drafts/{draft}").get_data(as_text=True)
+        data["submission_key"] = page.split('name="submission_key" value="', 1)[1].split('"')[0]
+        visits.append(owner.post(f"/drafts/{draft}", data=data).location.rsplit("/", 1)[1])
+    owner.post(
+        f"/visits/{visits[0]}/sign",
+        data={"meaning": "I performed and recorded this assessment", "password": PASSWORD},
+    )
+    owner.post(
+        f"/visits/{visits[0]}/share", data={"recipient": f"user:{clinic_world['physician'].id}"}
+    )
+    with app.app_context():
+        link_id = db.session.scalar(select(ShareLink.id))
+    assert link_id is not None
+    draft = owner.get(f"/patients/{pid}/visits/new").location.rsplit("/", 1)[1]
+    return {
+        "patient_id": pid,
+        "visit_id": visits[0],
+        "draft_id": draft,
+        "unsigned": visits[1],
+        "link_id": link_id,
+    }

@@ -3,7 +3,6 @@
 import pytest
 
 from tests.conftest import PASSWORD
-from tests.test_isolation import ROUTES, patient_records  # noqa: F401 - fixture
 
 SKIP = {"auth.logout"}  # POST only
 
@@ -21,7 +20,7 @@ def _get_urls(app, ids):
 
 
 @pytest.mark.parametrize("scheme", ["http", "https"])
-def test_every_get_route_sends_the_security_headers(app, clinic_world, patient_records, scheme):  # noqa: F811
+def test_every_get_route_sends_the_security_headers(app, clinic_world, patient_records, scheme):
     client = app.test_client()
     base = f"{scheme}://localhost"
     client.post(f"{base}/login", data={"email": "t@home.test", "password": PASSWORD})

@@ -99,46 +99,6 @@ HOSTILE_FORM = {
 }
 
 
-@pytest.fixture
-def patient_records(app, clinic_world):
-    """A signed visit (sent to the physician), an unsigned visit and an open draft."""
-    owner = app.test_client()
-    owner.post("/login", data={"email": "t@home.test", "password": _pw()})
-    pid = clinic_world["patient"].id
-    visits = []
-    for _ in range(2):
-        draft = owner.get(f"/patients/{pid}/visits/new").location.rsplit("/", 1)[1]
-        data = {
-            "visit_date": "2026-01-10",
-            "rater": "T",
-            "muscles": ["hip_flexors"],
-            "mas-hip_flexors-left": "2",
-            "version": "1",
-            "submission_key": f"k{draft}",
-        }
-        page = owner.get(f"/drafts/{draft}").get_data(as_text=True)
-        data["submission_key"] = page.split('name="submission_key" value="', 1)[1].split('"')[0]
-        visits.append(owner.post(f"/drafts/{draft}", data=data).location.rsplit("/", 1)[1])
-    owner.post(
-        f"/visits/{visits[0]}/sign",
-        data={"meaning": "I performed and recorded this assessment", "password": _pw()},
-    )
-    owner.post(
-        f"/visits/{visits[0]}/share", data={"recipient": f"user:{clinic_world['physician'].id}"}
-    )
-    with app.app_context():
-        link_id = db.session.scalar(select(ShareLink.id))
-    assert link_id is not None
-    draft = owner.get(f"/patients/{pid}/visits/new").location.rsplit("/", 1)[1]
-    return {
-        "patient_id": pid,
-        "visit_id": visits[0],
-        "draft_id": draft,
-        "unsigned": visits[1],
-        "link_id": link_id,
-    }
-
-
 @pytest.mark.parametrize("outsider", ["other_therapist", "other_physician", "outsider_physician"])
 def test_outsiders_get_404_on_every_patient_route(app, clinic_world, patient_records, outsider):
     client = app.test_client()
