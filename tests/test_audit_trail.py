@@ -1,43 +1,81 @@
-"""The audit trail is hash-chained: a changed or deleted row is detected."""
+"""The audit trail is append-only in the database and hash-chained: tampering is detected."""
 
-from sqlalchemy import delete, select, update
+import pytest
+from sqlalchemy import delete, select, text, update
+from sqlalchemy.exc import DatabaseError
 
 from spastic import audit
 from spastic.extensions import db
 from spastic.models import AuditEvent
 
 
-def _events(app):
-    with app.app_context():
-        return db.session.scalars(select(AuditEvent).order_by(AuditEvent.id)).all()
-
-
-def test_chain_verifies_and_detects_tampering(app, runner, auth, client, clinic_world):
+def _some_events(app, auth, client, clinic_world):
     auth.login(clinic_world["therapist"])
     client.get(f"/patients/{clinic_world['patient'].id}")
     auth.logout()
-    assert len(_events(app)) >= 3
+    with app.app_context():
+        return db.session.scalars(select(AuditEvent.id).order_by(AuditEvent.id)).all()
+
+
+def _drop_append_only_guard():
+    """What only the database owner can do; the hash chain must still tell."""
+    if db.engine.dialect.name == "sqlite":
+        db.session.execute(text("DROP TRIGGER audit_event_no_update"))
+        db.session.execute(text("DROP TRIGGER audit_event_no_delete"))
+    else:
+        db.session.execute(text("DROP TRIGGER audit_event_no_change ON audit_event"))
+    db.session.commit()
+
+
+def _restore_guard():
+    from spastic.models.audit import APPEND_ONLY_POSTGRESQL, APPEND_ONLY_SQLITE
+
+    statements = (
+        APPEND_ONLY_SQLITE if db.engine.dialect.name == "sqlite" else APPEND_ONLY_POSTGRESQL
+    )
+    for statement in statements:
+        db.session.execute(text(statement))
+    db.session.commit()
+
+
+@pytest.mark.parametrize("change", ["update", "delete"])
+def test_the_database_refuses_to_change_audit_rows(app, auth, client, clinic_world, change):
+    ids = _some_events(app, auth, client, clinic_world)
+    with app.app_context():
+        statement = (
+            update(AuditEvent).where(AuditEvent.id == ids[0]).values(action="forged")
+            if change == "update"
+            else delete(AuditEvent).where(AuditEvent.id == ids[0])
+        )
+        with pytest.raises(DatabaseError, match="append-only"):
+            db.session.execute(statement)
+            db.session.commit()
+        db.session.rollback()
+        assert db.session.get(AuditEvent, ids[0]).action == "login"
+
+
+def test_chain_verifies_and_detects_a_changed_row(app, runner, auth, client, clinic_world):
+    ids = _some_events(app, auth, client, clinic_world)
+    assert len(ids) >= 3
     assert "Audit trail intact" in runner.invoke(args=["audit-verify"]).output
     with app.app_context():
         assert audit.verify(db.session.scalars(select(AuditEvent).order_by(AuditEvent.id))) == []
-        second = db.session.scalars(select(AuditEvent.id).order_by(AuditEvent.id)).all()[1]
-        db.session.execute(
-            update(AuditEvent).where(AuditEvent.id == second).values(action="forged")
-        )
+        _drop_append_only_guard()
+        db.session.execute(update(AuditEvent).where(AuditEvent.id == ids[1]).values(action="x"))
         db.session.commit()
+        _restore_guard()
     changed = runner.invoke(args=["audit-verify"])
     assert changed.exit_code == 1
-    assert f"audit event {second}: its content no longer matches its hash" in changed.output
+    assert f"audit event {ids[1]}: its content no longer matches its hash" in changed.output
 
 
 def test_deleted_row_breaks_the_chain(app, runner, auth, client, clinic_world):
-    auth.login(clinic_world["therapist"])
-    client.get(f"/patients/{clinic_world['patient'].id}")
-    auth.logout()
+    ids = _some_events(app, auth, client, clinic_world)
     with app.app_context():
-        ids = db.session.scalars(select(AuditEvent.id).order_by(AuditEvent.id)).all()
+        _drop_append_only_guard()
         db.session.execute(delete(AuditEvent).where(AuditEvent.id == ids[1]))
         db.session.commit()
+        _restore_guard()
     result = runner.invoke(args=["audit-verify"])
     assert result.exit_code == 1
     assert f"audit event {ids[2]}: the row before it was changed or deleted" in result.output
