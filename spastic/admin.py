@@ -1,4 +1,6 @@
-"""Clinic administration: the clinic's users."""
+"""Clinic administration: the clinic's users, settings and audit trail."""
+
+from dataclasses import asdict
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -8,7 +10,7 @@ from spastic import audit, sessions
 from spastic.access import role_required
 from spastic.errors import reshow_on_expired_form
 from spastic.extensions import db
-from spastic.forms import NewUser, UserForm
+from spastic.forms import ClinicSettingsForm, NewUser, UserForm
 from spastic.models import AuditEvent, Clinic, Patient, User
 from spastic.passwords import hash_password
 
@@ -112,3 +114,22 @@ def audit_trail():
     return render_template(
         "admin/audit.html", mrn=mrn, patient=patient, events=events, limit=AUDIT_PAGE
     )
+
+
+@bp.route("/clinic", methods=["GET", "POST"])
+@reshow_on_expired_form
+@role_required("admin")
+def clinic_settings():
+    """Set the clinic's paper size and time zone."""
+    clinic = current_user.clinic
+    form = ClinicSettingsForm(obj=clinic)
+    if form.validate_on_submit():
+        new = asdict(form.as_settings())
+        changes = audit.changed_fields({k: getattr(clinic, k) for k in new}, new)
+        for name, value in new.items():
+            setattr(clinic, name, value)
+        audit.record("update", entity="clinic", entity_id=clinic.id, changes=changes)
+        db.session.commit()
+        flash("Clinic settings saved.", "success")
+        return redirect(url_for("admin.clinic_settings"))
+    return render_template("admin/clinic.html", form=form, clinic=clinic)

@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from zoneinfo import available_timezones
 
 import email_validator
 from flask_wtf import FlaskForm
@@ -305,3 +306,25 @@ def _decimal(text: str | None) -> Decimal | None:
     except InvalidOperation:
         return None
     return value if value.is_finite() else None
+
+
+@dataclass(frozen=True)
+class ClinicSettings:
+    paper_size: str
+    timezone: str
+
+
+class ClinicSettingsForm(FlaskForm):
+    paper_size = RadioField(
+        "Paper size of PDF summaries",
+        choices=choices({"A4": "A4", "Letter": "US Letter"}),
+        validators=[InputRequired("Choose a paper size.")],
+    )
+    timezone = SelectField(
+        "Time zone for signatures and times",
+        choices=choices({zone: zone for zone in sorted(available_timezones())}),
+        validators=[InputRequired("Choose a time zone.")],
+    )
+
+    def as_settings(self) -> ClinicSettings:
+        return ClinicSettings(paper_size=self.paper_size.data, timezone=self.timezone.data)

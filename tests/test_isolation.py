@@ -32,6 +32,7 @@ ROUTES = {
     "admin.new_user": "admin",
     "admin.toggle_active": "admin",
     "admin.audit_trail": "admin",
+    "admin.clinic_settings": "admin",
     "patients.index": "clinical",
     "patients.new": "therapist",
     "patients.detail": "patient",

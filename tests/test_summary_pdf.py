@@ -150,3 +150,18 @@ def test_care_team_physician_reads_outsider_gets_404(app, therapist, clinic_worl
     outsider = app.test_client()
     outsider.post("/login", data={"email": "p2@home.test", "password": PASSWORD})
     assert outsider.get(f"/visits/{visit_id}/summary.pdf").status_code == 404
+
+
+def test_clinic_setting_letter_paper_and_time_zone(app, therapist, clinic_world):
+    admin = app.test_client()
+    admin.post("/login", data={"email": "a@home.test", "password": PASSWORD})
+    saved = admin.post("/admin/clinic", data={"paper_size": "Letter", "timezone": "Europe/Berlin"})
+    assert saved.status_code == 302
+    bad = admin.post("/admin/clinic", data={"paper_size": "A3", "timezone": "Mars/Olympus"})
+    assert bad.status_code == 200 and "Not a valid choice" in bad.get_data(as_text=True)
+    visit_id = _visit(therapist, clinic_world["patient"].id)
+    body = therapist.get(f"/visits/{visit_id}/summary.pdf").data
+    box = PdfReader(io.BytesIO(body)).pages[0].mediabox
+    assert (round(float(box.width)), round(float(box.height))) == (612, 792)
+    flat = " ".join(_text(body).split())
+    assert re.search(r"Signed by .* \d\d:\d\d CES?T", flat)
