@@ -1,33 +1,96 @@
-"""Run every benchmark, print a table and write bench/results.json."""
+"""Run every benchmark, print a table and write bench/results.json.
 
+`--quick` repeats each measurement fewer times and shortens the load runs: a smoke run
+that checks every benchmark works, not figures to quote (written to results-quick.json).
+"""
+
+import argparse
 import json
+import os
 import sys
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import bench_pdf, bench_visit_save
+from bench import (
+    bench_load,
+    bench_pdf,
+    bench_search,
+    bench_size,
+    bench_trend,
+    bench_visit_save,
+)
 from bench.common import databases, machine
 
 RESULTS = Path(__file__).with_name("results.json")
+QUICK_RESULTS = RESULTS.with_name("results-quick.json")  # a smoke run keeps the real figures
+# Repetitions per benchmark: (full, quick).
+REPEAT = {"visit_save": (60, 10), "pdf": (20, 5), "scoring": (7, 3), "pages": (7, 3)}
 
 
 def main() -> None:
-    results = []
+    quick = _quick_flag()
+    repeat = {name: counts[quick] for name, counts in REPEAT.items()}
+    started = time.perf_counter()
+    about = {**machine(), "load_average_at_start": round(os.getloadavg()[0], 2)}
+    spent: dict[str, float] = {}
+
+    def measure(benchmark: str, call, *args) -> list[dict]:
+        start = time.perf_counter()
+        found = call(*args)
+        spent[benchmark] = round(spent.get(benchmark, 0) + time.perf_counter() - start, 1)
+        return found if isinstance(found, list) else [found]
+
+    results = measure("scoring", bench_trend.run_scoring, repeat["scoring"])
     with databases() as targets:
         for name, url in targets:
-            results.append(bench_visit_save.run(name, url))
-            results.extend(bench_pdf.run(name, url))
-    report = {"machine": machine(), "results": results}
-    RESULTS.write_text(json.dumps(report, indent=2) + "\n")
+            results += measure("visit save", bench_visit_save.run, name, url, repeat["visit_save"])
+            results += measure("pdf", bench_pdf.run, name, url, repeat["pdf"])
+            results += measure("trend pages", bench_trend.run_pages, name, url, repeat["pages"])
+            results += measure("search", bench_search.run, name, url, quick)
+            results += measure("size", bench_size.run, name, url, quick)
+            results += measure("load", bench_load.run, name, url, quick)
+    report = {
+        "machine": about,
+        "quick": quick,
+        "seconds": round(time.perf_counter() - started),
+        "seconds_by_benchmark": spent,
+        "results": results,
+    }
+    written = QUICK_RESULTS if quick else RESULTS
+    written.write_text(json.dumps(report, indent=2) + "\n")
+    print_table(report)
+    print(f"written to {written}")
+
+
+def _quick_flag() -> bool:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer repetitions (smoke run)")
+    return parser.parse_args().quick
+
+
+def print_table(report: dict) -> None:
     print(f"machine: {report['machine']}")
-    print(f"{'benchmark':58} {'median ms':>10} {'p95 ms':>8} {'baseline':>9} {'ratio':>6}")
-    for row in results:
-        m, b = row["measured"], row["baseline"]
+    print(f"{'benchmark':66} {'median':>9} {'p95':>9} {'p99':>9} {'baseline':>9} {'ratio':>6} unit")
+    for row in report["results"]:
+        median, p95, p99 = _figures(row["measured"])
+        base, _, _ = _figures(row["baseline"])
         print(
-            f"{row['name']:58} {m['median_ms']:>10} {m['p95_ms']:>8} "
-            f"{b['median_ms']:>9} {row['ratio_median']:>6}"
+            f"{row['name']:66} {median:>9} {p95:>9} {p99:>9} {base:>9} "
+            f"{row['ratio_median']:>6} {row.get('unit', 'ms')}"
         )
+    for row in report["results"]:
+        if row.get("errors") or row.get("warm_up_errors"):
+            print(f"ERRORS in {row['name']}: {row.get('errors')} (+{row.get('warm_up_errors', 0)})")
+    print(f"{len(report['results'])} figures in {report['seconds']} s")
+    print(f"seconds per benchmark: {report['seconds_by_benchmark']}")
+
+
+def _figures(part: dict) -> tuple:
+    """(median, p95, p99) of a measurement in ms, or in the row's own unit; '-' if absent."""
+    suffix = "_ms" if "median_ms" in part else ""
+    return tuple(part.get(f"{key}{suffix}", "-") for key in ("median", "p95", "p99"))
 
 
 if __name__ == "__main__":

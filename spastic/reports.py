@@ -6,13 +6,15 @@ import json
 from flask import Blueprint, Response, abort, render_template
 from flask_login import current_user, login_required
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from spastic import audit, pdf
 from spastic.access import visit_for
 from spastic.charts import data_uri, trend_chart
 from spastic.exports import visit_bundle_for
 from spastic.extensions import db
-from spastic.models import SummaryDocument, Visit
+from spastic.models import SummaryDocument, Visit, utcnow
 from spastic.summary import summary_context
 
 bp = Blueprint("reports", __name__)
@@ -52,13 +54,32 @@ def summary_pdf_bytes(visit: Visit) -> bytes:
         return stored.pdf
     chart = data_uri(trend_chart(context["trend"], width=720, height=300))
     html = render_template("reports/summary.html", chart_uri=chart, **context)
+    page_css, signed, visit_id = _page_css(visit), visit.status == "signed", visit.id
+    # Render with no transaction open: on SQLite an open transaction holds the write lock,
+    # and a render takes a few hundred milliseconds that other requests would wait through.
+    db.session.rollback()
     try:
-        body = pdf.render(html, (attachment,), extra_css=_page_css(visit))
+        body = pdf.render(html, (attachment,), extra_css=page_css)
     except pdf.RenderTimeout:
         abort(503)
-    if visit.status == "signed":  # a draft changes: never stored
-        db.session.add(_document(visit, key, body))
+    if signed:  # a draft changes: never stored
+        _store(visit_id, key, body)
     return body
+
+
+def _store(visit_id: int, key: str, body: bytes) -> None:
+    """Keep the rendering; a concurrent first download of the same content stores it once."""
+    values = {
+        "visit_id": visit_id,
+        "content_key": key,
+        "sha256": hashlib.sha256(body).hexdigest(),
+        "size": len(body),
+        "pdf": body,
+        "created_at": utcnow(),
+    }
+    insert = sqlite_insert if db.session.get_bind().dialect.name == "sqlite" else pg_insert
+    statement = insert(SummaryDocument).values(**values)
+    db.session.execute(statement.on_conflict_do_nothing(index_elements=["visit_id", "content_key"]))
 
 
 def pdf_response(visit: Visit, body: bytes) -> Response:
@@ -86,13 +107,3 @@ def _page_css(visit: Visit) -> str:
     size = PAPER.get(visit.patient.clinic.paper_size, "A4")
     css = f"@page {{ size: {size}; }}"
     return css + (DRAFT_CSS if visit.status != "signed" else "")
-
-
-def _document(visit: Visit, key: str, body: bytes) -> SummaryDocument:
-    return SummaryDocument(
-        visit_id=visit.id,
-        content_key=key,
-        sha256=hashlib.sha256(body).hexdigest(),
-        size=len(body),
-        pdf=body,
-    )

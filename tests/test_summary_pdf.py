@@ -165,3 +165,25 @@ def test_clinic_setting_letter_paper_and_time_zone(app, therapist, clinic_world)
     assert (round(float(box.width)), round(float(box.height))) == (612, 792)
     flat = " ".join(_text(body).split())
     assert re.search(r"Signed by .* \d\d:\d\d CES?T", flat)
+
+
+def test_simultaneous_first_downloads_store_one_copy(app, therapist, clinic_world):
+    import threading
+
+    visit_id = _visit(therapist, clinic_world["patient"].id)
+    cookie = therapist.get_cookie("spastic_session").value
+    statuses = []
+
+    def download():
+        client = app.test_client()
+        client.set_cookie("spastic_session", cookie)
+        statuses.append(client.get(f"/visits/{visit_id}/summary.pdf").status_code)
+
+    threads = [threading.Thread(target=download) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert statuses == [200] * 4
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(SummaryDocument)) == 1
