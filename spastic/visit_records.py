@@ -65,6 +65,9 @@ def open_draft_of(patient_id: int) -> Draft | None:
 
 def open_draft(patient: Patient, user: User) -> Draft:
     """Return the patient's visit in progress, or start one from the last signed visit."""
+    # Two tablets opening the same patient at once must share one draft (PostgreSQL row lock;
+    # SQLite transactions are already serial).
+    db.session.execute(select(Patient.id).where(Patient.id == patient.id).with_for_update())
     draft = open_draft_of(patient.id)
     if draft is None:
         draft = Draft(

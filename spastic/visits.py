@@ -93,11 +93,15 @@ def autosave(draft_id: int):
 def submit(draft_id: int):
     """Validate and save the visit, exactly once per form, whatever is resent."""
     draft = draft_for(current_user, draft_id)
-    done = visit_records.visit_by_key(request.form.get("submission_key", ""))
-    if draft.consumed_at is not None or (done is not None and done.patient_id == draft.patient_id):
-        return redirect(url_for("visits.detail", visit_id=draft.visit_id or done.id))
-    form = VisitForm()
+    # Resends and double taps wait here for the first to finish (PostgreSQL row lock; SQLite
+    # transactions are already serial), then find the draft saved.
+    db.session.refresh(draft, with_for_update=True)
     payload = _payload()
+    if draft.consumed_at is not None:
+        if _same_form(json.loads(draft.payload), payload):
+            return redirect(url_for("visits.detail", visit_id=draft.visit_id))
+        return _saved_elsewhere(draft, payload)
+    form = VisitForm()
     carried = form_context(form, draft)["carried"]
     valid = form.validate_on_submit() & check_carried(form, carried)
     conflict = None if g.get("form_expired") else _keep_input(draft, payload)
@@ -200,6 +204,23 @@ def amend(visit_id: int):
         return redirect(url_for("visits.detail", visit_id=visit.id))
     context = amend_context(form, visit, key, errors=errors, reason=reason)
     return render_template("visits/amend.html", **context), 422
+
+
+def _same_form(stored: dict, posted: dict) -> bool:
+    def normal(payload):
+        return {k: sorted(v) for k, v in payload.items() if k not in NOT_STORED and any(v)}
+
+    return normal(stored) == normal(posted)
+
+
+def _saved_elsewhere(draft, payload: dict):
+    """Another device saved this visit first with different answers: show them, save nothing."""
+    form = VisitForm(formdata=MultiDict(_as_pairs(payload)))
+    context = form_context(form, draft)
+    context["conflict"] = conflict_rows(json.loads(draft.payload), payload)
+    context["conflict_by"] = draft.updated_by.name if draft.updated_by else "Someone"
+    context["saved_visit_id"] = draft.visit_id
+    return render_template("visits/form.html", **context), 409
 
 
 def _keep_input(draft, payload: dict):
