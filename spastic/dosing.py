@@ -5,6 +5,7 @@ Every numeric threshold is a `Threshold` in `THRESHOLDS` (clinical, with its CLI
 or `ENTRY_LIMITS` (issue #2 plausibility limits), so tests can check each one's provenance.
 """
 
+from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -252,6 +253,34 @@ def increases(changes: Sequence[DoseChange]) -> list[tuple[DoseChange, DoseChang
             if after.daily_dose > before.daily_dose
         ]
     return sorted(rises, key=lambda pair: (pair[1].effective_date, pair[1].sequence))
+
+
+def regimens_on(changes: Sequence[DoseChange], days: Sequence[date]) -> list[dict[str, DoseChange]]:
+    """`regimen_on` for many dates at once: one sort and a binary search per date and route.
+
+    Same answer as calling `regimen_on` per date (the latest valid change on or before it,
+    same day: highest sequence, then entry order), without rescanning every change per visit.
+    """
+    per_route = {}
+    for route in scales.ROUTES:
+        ordered = sorted(
+            (
+                (c.effective_date, c.sequence, position, c)
+                for position, c in enumerate(changes)
+                if c.is_valid and c.route == route
+            ),
+            key=lambda item: item[:3],
+        )
+        per_route[route] = ([item[0] for item in ordered], [item[3] for item in ordered])
+    result = []
+    for day in days:
+        regimen = {}
+        for route, (dates, in_order) in per_route.items():
+            index = bisect_right(dates, day)
+            if index:
+                regimen[route] = in_order[index - 1]
+        result.append(regimen)
+    return result
 
 
 def regimen_on(changes: Sequence[DoseChange], on: date) -> dict[str, DoseChange]:

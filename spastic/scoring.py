@@ -19,7 +19,7 @@ from spastic.comparison import (
     step_status,
     summarise,
 )
-from spastic.dosing import DoseChange, Flag, day_doses, regimen_on
+from spastic.dosing import DoseChange, Flag, day_doses, regimens_on
 from spastic.records import PatientContext, VisitRecord
 from spastic.responders import DoseResponse, MuscleResponder, dose_response, responder_summary
 from spastic.safety import safety_flags
@@ -149,7 +149,9 @@ def compute_trend(
     """
     ordered = sorted(visits, key=lambda v: (v.visit_date, v.visit_id))
     summaries = [summarise(v) for v in ordered]
-    regimens = [MappingProxyType(regimen_on(dose_changes, v.visit_date)) for v in ordered]
+    regimens = [
+        MappingProxyType(r) for r in regimens_on(dose_changes, [v.visit_date for v in ordered])
+    ]
     dosed = list(zip(summaries, regimens, strict=True))
     routes = [r for r in scales.ROUTES if any(r in regimen for regimen in regimens)]
     return Trend(

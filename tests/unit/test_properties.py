@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from spastic import comparison, dosing, responders, scales
 from spastic.comparison import summarise
-from spastic.dosing import DoseChange, dose_in_force, regimen_on
+from spastic.dosing import DoseChange, dose_in_force, regimen_on, regimens_on
 from spastic.safety import safety_flags
 from spastic.scoring import PatientContext, VisitRecord, compute_trend
 
@@ -219,3 +219,24 @@ def test_no_flag_cites_a_threshold_absent_from_clinical_md(visits, changes, pati
     assert dated == sorted(dated, reverse=True)
     undated = [i for i, f in enumerate(flags) if f.on is None]
     assert undated == list(range(len(undated)))  # current (undated) flags lead
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.dates(min_value=date(2024, 1, 1), max_value=date(2024, 3, 1)),
+            st.sampled_from(["oral", "intrathecal", None]),
+            st.integers(min_value=0, max_value=5),
+        ),
+        max_size=12,
+    ),
+    st.lists(st.dates(min_value=date(2023, 12, 1), max_value=date(2024, 4, 1)), max_size=8),
+)
+def test_regimens_on_many_days_equals_regimen_on_each_day(rows, days):
+    """The one-sweep computation used by scoring answers exactly as the per-day definition."""
+    changes = [
+        DoseChange(when, route, Decimal(10 * (n + 1)), scales.ROUTE_UNITS.get(route), sequence)
+        for n, (when, route, sequence) in enumerate(rows)
+    ]
+    assert regimens_on(changes, days) == [regimen_on(changes, day) for day in days]
