@@ -142,6 +142,13 @@ class PatientDetails:
     care_team_ids: tuple[int, ...]
 
 
+class NumberText(StringField):
+    """A number typed as text; filled from a record, it shows the stored Decimal as text."""
+
+    def process_data(self, value):
+        self.data = None if value is None else str(value)
+
+
 class PatientForm(FlaskForm):
     mrn = StringField("MRN", validators=[DataRequired("Enter the patient's MRN."), Length(max=40)])
     family_name = StringField(
@@ -173,7 +180,7 @@ class PatientForm(FlaskForm):
         validators=[Optional()],
     )
     diagnosis_detail = StringField("Diagnosis details", validators=[Length(max=200)])
-    egfr = StringField("eGFR (mL/min/1.73 m²)", validators=[Length(max=10)])
+    egfr = NumberText("eGFR (mL/min/1.73 m²)", validators=[Length(max=10)])
     egfr_date = DateField("eGFR date", validators=[Optional()], format="%Y-%m-%d")
     on_dialysis = BooleanField("On dialysis")
     referring_name = StringField("Referring physician", validators=[Length(max=120)])
@@ -194,11 +201,13 @@ class PatientForm(FlaskForm):
             raise ValidationError("Choose the neurological level for a spinal cord injury.")
 
     def validate_egfr(self, field):
-        if not (field.data or "").strip():
+        if not _text(field.data):
             return
-        value = _decimal(field.data)
-        if value is None or not Decimal(0) < value <= Decimal(200):
-            raise ValidationError("Enter eGFR as a number between 1 and 200 mL/min/1.73 m².")
+        value = _decimal(_text(field.data))
+        if value is None or not Decimal(0) < value <= Decimal(200) or _places(value) > 1:
+            raise ValidationError(
+                "Enter eGFR as a number between 1 and 200 mL/min/1.73 m², at most one decimal."
+            )
         if not self.egfr_date.data:
             self.egfr_date.errors = [*self.egfr_date.errors, "Give the date of this eGFR result."]
             raise ValidationError("The eGFR needs the date it was measured.")
@@ -219,7 +228,7 @@ class PatientForm(FlaskForm):
             sci_level=(self.sci_level.data or None) if is_sci else None,
             ais_grade=(self.ais_grade.data or None) if is_sci else None,
             diagnosis_detail=(self.diagnosis_detail.data or "").strip(),
-            egfr=_decimal(self.egfr.data) if (self.egfr.data or "").strip() else None,
+            egfr=_decimal(_text(self.egfr.data)) if _text(self.egfr.data) else None,
             egfr_date=self.egfr_date.data,
             on_dialysis=bool(self.on_dialysis.data),
             referring_name=(self.referring_name.data or "").strip(),
@@ -273,6 +282,10 @@ class DoseChangeForm(FlaskForm):
                 "Enter the total daily dose as a number.",
             ]
             return False
+        if dose is not None and not self.stopped.data and _places(dose) > 2:
+            message = "Give the daily dose with at most two decimals (e.g. 12.5)."
+            self.daily_dose.errors = [*self.daily_dose.errors, message]
+            return False
         problems = dosing.check_dose_entry(
             route=self.route.data or None,
             daily_dose=dose if dose is not None else Decimal(0),
@@ -298,6 +311,17 @@ class DoseChangeForm(FlaskForm):
             formulation=(self.formulation.data or "").strip(),
             reason=(self.reason.data or "").strip(),
         )
+
+
+def _text(value) -> str:
+    """A field's value as text (a form filled from a record holds the stored Decimal)."""
+    return "" if value is None else str(value).strip()
+
+
+def _places(value: Decimal) -> int:
+    """How many decimals a number was given with (2.50 -> 2, 1E-7 -> 7, 30 -> 0)."""
+    exponent = value.as_tuple().exponent
+    return max(0, -exponent) if isinstance(exponent, int) else 0
 
 
 def _decimal(text: str | None) -> Decimal | None:

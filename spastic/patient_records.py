@@ -1,5 +1,6 @@
 """Writing patients and their regimen: each change audited with old and new values."""
 
+import secrets
 from dataclasses import asdict
 
 from sqlalchemy import select
@@ -66,8 +67,10 @@ def add_dose_change(patient: Patient, entry: DoseEntry, user: User, submission_k
     existing = db.session.scalar(
         select(DoseChange).where(DoseChange.submission_key == submission_key)
     )
-    if existing is not None:
+    if existing is not None and existing.patient_id == patient.id:
         return existing, False
+    if existing is not None:  # another patient's key: this change gets its own
+        submission_key = secrets.token_urlsafe(24)
     change = DoseChange(
         patient=patient, entered_by_id=user.id, submission_key=submission_key, **asdict(entry)
     )

@@ -1,6 +1,6 @@
 """Response headers that keep pages from being framed, sniffed, cached or scripted inline."""
 
-from flask import Flask, request
+from flask import Flask, jsonify, render_template, request
 
 CSP = "; ".join(
     [
@@ -20,7 +20,19 @@ CSP = "; ".join(
 
 
 def register(app: Flask) -> None:
+    app.before_request(refuse_nul_characters)
     app.after_request(add_headers)
+
+
+def refuse_nul_characters():
+    """Refuse input holding NUL: PostgreSQL text cannot store it, and no clinician types it."""
+    pairs = [*request.args.items(multi=True), *request.form.items(multi=True)]
+    if any("\x00" in key or "\x00" in value for key, value in pairs):
+        message = "The form held an invisible control character (NUL). Remove it and try again."
+        if request.accept_mimetypes.best == "application/json":
+            return jsonify(saved=False, error=message), 400
+        return render_template("error.html", code=400, title="Bad input", message=message), 400
+    return None
 
 
 def add_headers(response):

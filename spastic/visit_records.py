@@ -124,6 +124,8 @@ def submit(draft: Draft, visit_input: VisitInput, user: User) -> Visit:
         before = content_of(visit)
         _apply(visit, visit_input)
         changes = audit.changed_fields(before, content_of(visit))
+        if changes:  # an UPDATE of the visit row bumps its version, even if only grades changed
+            visit.updated_at = utcnow()
         audit.record(
             "update",
             entity="visit",
@@ -199,8 +201,10 @@ def amend(
 ) -> Amendment | None:
     """Record corrections to a signed visit as a linked amendment; None if nothing changed."""
     existing = db.session.scalar(select(Amendment).where(Amendment.submission_key == key))
-    if existing is not None:
+    if existing is not None and existing.visit_id == visit.id:
         return existing
+    if existing is not None:  # a key of another visit's amendment: this one gets its own
+        key = secrets.token_urlsafe(24)
     before = effective_content(visit)
     after = _input_content(visit_input)
     changes = {k: v for k, v in audit.changed_fields(before, after).items() if k in after}
@@ -239,6 +243,9 @@ def _apply(visit: Visit, data: VisitInput) -> None:
     visit.penn_frequency, visit.penn_severity = data.penn_frequency, data.penn_severity
     visit.adherence = data.adherence
     visit.notes = data.notes
+    if visit.id is not None:  # an edit: remove the old rows first, they share unique keys
+        visit.mas_scores, visit.tardieu_scores, visit.side_effects = [], [], []
+        db.session.flush()
     visit.mas_scores = [
         MasScore(muscle=m, side=s, grade=g, rater=data.rater) for m, s, g in data.grades
     ]

@@ -106,9 +106,14 @@ def submit(draft_id: int):
     valid = form.validate_on_submit() & check_carried(form, carried)
     conflict = None if g.get("form_expired") else _keep_input(draft, payload)
     if valid and conflict is None:
-        visit = visit_records.submit_once(draft, as_visit_input(form), current_user)
-        flash("Visit saved. Check it, then sign it.", "success")
-        return redirect(url_for("visits.detail", visit_id=visit.id))
+        try:
+            visit = visit_records.submit_once(draft, as_visit_input(form), current_user)
+        except visit_records.VersionConflict as error:  # the visit was signed or edited meanwhile
+            db.session.rollback()
+            conflict = error
+        else:
+            flash("Visit saved. Check it, then sign it.", "success")
+            return redirect(url_for("visits.detail", visit_id=visit.id))
     db.session.commit()
     context = form_context(form, draft)
     if conflict is not None:
@@ -181,7 +186,7 @@ def amend(visit_id: int):
     visit = visit_for(current_user, visit_id, write=True)
     if visit.status != "signed":
         abort(409)
-    key = request.form.get("submission_key") or secrets.token_urlsafe(24)
+    key = (request.form.get("submission_key") or secrets.token_urlsafe(24))[:64]
     if request.method == "GET":
         pairs = _as_pairs(visit_records.payload_for_amendment(visit))
         form = VisitForm(formdata=MultiDict(pairs))

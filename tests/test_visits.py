@@ -308,3 +308,35 @@ def test_expired_form_is_shown_again_with_the_input(app, clinic_world):
     assert response.status_code == 302, re.findall(
         r"<h[12][^>]*>[^<]*</h[12]>|class=.error[^<]*<", response.get_data(as_text=True)
     )
+
+
+def test_an_edit_of_grades_only_moves_the_visit_version(app, therapist, clinic_world):
+    """Changing one grade of an unsigned visit replaces its rows and bumps version and time."""
+    draft_id, page = _start(therapist, clinic_world["patient"].id)
+    saved = therapist.post(f"/drafts/{draft_id}", data=_visit_data(page))
+    visit_id = int(saved.location.rsplit("/", 1)[1])
+    with app.app_context():
+        before = db.session.get(Visit, visit_id)
+        version, updated_at = before.version, before.updated_at
+    edit = therapist.get(f"/visits/{visit_id}/edit").location
+    edit_page = therapist.get(edit).get_data(as_text=True)
+    again = therapist.post(edit, data=_visit_data(edit_page, **{"mas-knee_flexors-left": "4"}))
+    assert again.status_code == 302
+    with app.app_context():
+        visit = db.session.get(Visit, visit_id)
+        grades = {(s.muscle, s.side): s.grade for s in visit.mas_scores}
+        assert grades == {
+            ("elbow_flexors", "left"): "1+",
+            ("elbow_flexors", "right"): "2",
+            ("knee_flexors", "left"): "4",
+            ("knee_flexors", "right"): None,  # not graded
+        }
+        assert visit.version == version + 1 and visit.updated_at > updated_at
+        changed = db.session.scalars(
+            select(AuditEvent).where(
+                AuditEvent.entity == "visit",
+                AuditEvent.entity_id == visit_id,
+                AuditEvent.action == "update",
+            )
+        ).all()
+        assert [(e.field, e.old_value, e.new_value) for e in changed if "knee" in (e.field or "")]
