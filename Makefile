@@ -33,7 +33,7 @@ test: setup-test
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 fuzz: setup-test
-	SPASTIC_FUZZ_EXAMPLES=$${SPASTIC_FUZZ_EXAMPLES:-2000} $(PY) -m pytest -m fuzz $(PYTEST_ARGS)
+	SPASTIC_FUZZ_EXAMPLES=$${SPASTIC_FUZZ_EXAMPLES:-2000} SPASTIC_FUZZ_DATABASES=$${SPASTIC_FUZZ_DATABASES:-sqlite,postgresql} $(PY) -m pytest -m fuzz $(PYTEST_ARGS)
 
 bench: setup-test
 	$(PY) bench/run.py

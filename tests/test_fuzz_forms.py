@@ -33,7 +33,7 @@ from spastic.extensions import db
 from spastic.models import ROLES, Base, Draft, Patient, Visit
 from spastic.visit_page import conflict_rows
 from spastic.visits import SIGNATURE_MEANINGS
-from tests.conftest import PASSWORD, PASSWORD_HASH, _test_config
+from tests.conftest import PASSWORD, PASSWORD_HASH, _test_config, _truncate_all
 from tests.test_visits import _start, _visit_data
 
 pytestmark = pytest.mark.fuzz
@@ -59,16 +59,26 @@ MESSAGE = re.compile(
 MISSING = object()
 
 
-@pytest.fixture
-def app(tmp_path):
-    """One app per test on a SQLite file: the fuzzing runs on SQLite only, to keep time down.
+# `make test` fuzzes on SQLite to keep time down; `make fuzz` also on PostgreSQL.
+FUZZ_DATABASES = os.environ.get("SPASTIC_FUZZ_DATABASES", "sqlite").split(",")
+
+
+@pytest.fixture(params=FUZZ_DATABASES)
+def app(request, tmp_path):
+    """One app per test on the database named by SPASTIC_FUZZ_DATABASES (SQLite by default).
 
     (It replaces the conftest's app, which is parametrized over SQLite and PostgreSQL.)
     """
-    config = _test_config(f"sqlite:///{tmp_path / 'spastic.db'}", OUTBOX_FOLDER=str(tmp_path))
-    app = create_app(config)
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'spastic.db'}"
+    else:
+        url = request.getfixturevalue("postgres_server").url()
+    app = create_app(_test_config(url, OUTBOX_FOLDER=str(tmp_path)))
     with app.app_context():
-        db.create_all()
+        if request.param == "sqlite":
+            db.create_all()
+        else:
+            _truncate_all()
     yield app
     with app.app_context():
         db.session.remove()
