@@ -52,6 +52,9 @@ CHART_STYLE = dict(
     no_data_font_size=20,
 )
 DOSE_MARKER = 6  # radius of the dot at each dose change
+# Above this many visits a line's points are too close to tell apart on an 800 px chart (about
+# 12 px each), and a dot with its hover text per visit made the chart of 1000 visits 1.1 MB.
+DOTS_UP_TO = 60
 
 
 @dataclass(frozen=True)
@@ -151,7 +154,10 @@ def trend_chart(trend: Trend, width: int = 800, height: int = 440) -> str:
     )
     for s in series:
         stroke = {"dasharray": s.look.dash}
-        chart.add(s.title, list(s.values), secondary=s.secondary, stroke_style=stroke)
+        dots = s.key in scales.ROUTES or len(s.values) <= DOTS_UP_TO  # dose markers stay
+        chart.add(
+            s.title, list(s.values), secondary=s.secondary, stroke_style=stroke, show_dots=dots
+        )
     axes = ("MAS index · pain", units) if tone_and_pain else (units, "")
     chart.add_xml_filter(_self_contained(describe(trend), width, axes))
     return chart.render(is_unicode=True)

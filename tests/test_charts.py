@@ -163,3 +163,21 @@ def test_dose_axis_ends_on_a_round_number(highest, ceiling):
 def test_sparse_histories_draw(visits):
     svg = charts.trend_chart(compute_trend(visits, DOSES[:1], CONTEXT))
     assert svg.count(f'r="{charts.DOSE_MARKER}"') == 1 and "<script" not in svg
+
+
+def test_a_long_history_draws_lines_without_a_dot_per_visit():
+    """Above DOTS_UP_TO visits the MAS and pain lines have no dots; the dose markers stay."""
+    start = date(2024, 1, 1)
+    visits = [
+        _visit(n + 1, date.fromordinal(start.toordinal() + 7 * n), "2", "3", n % 8)
+        for n in range(charts.DOTS_UP_TO + 1)
+    ]
+    doses = [_dose(start, "oral", 30), _dose(date(2024, 6, 3), "oral", 45)]
+    long = charts.trend_chart(compute_trend(visits, doses, CONTEXT))
+    short = charts.trend_chart(compute_trend(visits[: charts.DOTS_UP_TO], doses, CONTEXT))
+    visit_dots = lambda svg: len(re.findall(r'<circle [^>]*r="4"', svg))  # noqa: E731
+    dose_markers = lambda svg: len(re.findall(rf'<circle [^>]*r="{charts.DOSE_MARKER}"', svg))  # noqa: E731
+    assert visit_dots(short) == 4 * charts.DOTS_UP_TO  # 2 limbs and 2 pains per visit
+    assert visit_dots(long) == 0
+    assert dose_markers(short) == dose_markers(long) == 2
+    assert len(long) < len(short) / 2
