@@ -32,6 +32,8 @@ def pytest_addoption(parser):
 def pytest_generate_tests(metafunc):
     if "database" in metafunc.fixturenames:
         chosen = metafunc.config.getoption("--databases").split(",")
+        # A module may narrow the choice (the fuzzing runs on SQLite unless asked otherwise).
+        chosen = [d for d in getattr(metafunc.module, "DATABASES_HERE", chosen) if d in chosen]
         metafunc.parametrize("database", [d for d in DATABASES if d in chosen], indirect=True)
 
 

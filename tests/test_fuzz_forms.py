@@ -28,12 +28,13 @@ from hypothesis import HealthCheck, Phase, event, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select, update
 
-from spastic import create_app, scales
+from spastic import scales
 from spastic.extensions import db
 from spastic.models import ROLES, Base, Draft, Patient, Visit
+from spastic.visit_content import SCALAR_FIELDS
 from spastic.visit_page import conflict_rows
 from spastic.visits import SIGNATURE_MEANINGS
-from tests.conftest import PASSWORD, PASSWORD_HASH, _test_config, _truncate_all
+from tests.conftest import PASSWORD, PASSWORD_HASH
 from tests.test_visits import _start, _visit_data
 
 pytestmark = pytest.mark.fuzz
@@ -60,29 +61,7 @@ MISSING = object()
 
 
 # `make test` fuzzes on SQLite to keep time down; `make fuzz` also on PostgreSQL.
-FUZZ_DATABASES = os.environ.get("SPASTIC_FUZZ_DATABASES", "sqlite").split(",")
-
-
-@pytest.fixture(params=FUZZ_DATABASES)
-def app(request, tmp_path):
-    """One app per test on the database named by SPASTIC_FUZZ_DATABASES (SQLite by default).
-
-    (It replaces the conftest's app, which is parametrized over SQLite and PostgreSQL.)
-    """
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'spastic.db'}"
-    else:
-        url = request.getfixturevalue("postgres_server").url()
-    app = create_app(_test_config(url, OUTBOX_FOLDER=str(tmp_path)))
-    with app.app_context():
-        if request.param == "sqlite":
-            db.create_all()
-        else:
-            _truncate_all()
-    yield app
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
+DATABASES_HERE = os.environ.get("SPASTIC_FUZZ_DATABASES", "sqlite").split(",")
 
 
 # --- the world the posts aim at ----------------------------------------------------------
@@ -982,18 +961,7 @@ def test_fuzz_visit_submit(world, draft, request):
     keys = [Ref("draft_key"), Ref("home_signed_key"), Ref("other_signed_key")]
     fields = _versioned(world, dict(VISIT_FIELDS))
     fields["submission_key"] = Field(st.sampled_from([*keys, Ref("other_draft_key")]))
-    content = {
-        "visit_date",
-        "rater",
-        "pain_now",
-        "pain_worst",
-        "penn_frequency",
-        "penn_severity",
-        "adherence",
-        "notes",
-        "updated_at",
-        "version",
-    }
+    content = {*SCALAR_FIELDS, "updated_at", "version"}
 
     def saved(w, o, c):
         row = c.row
