@@ -204,7 +204,7 @@ class PatientForm(FlaskForm):
         if not _text(field.data):
             return
         value = _decimal(_text(field.data))
-        if value is None or not Decimal(0) < value <= Decimal(200) or _places(value) > 1:
+        if value is None or not Decimal(1) <= value <= Decimal(200) or _places(value) > 1:
             raise ValidationError(
                 "Enter eGFR as a number between 1 and 200 mL/min/1.73 m², at most one decimal."
             )
@@ -319,8 +319,8 @@ def _text(value) -> str:
 
 
 def _places(value: Decimal) -> int:
-    """How many decimals a number was given with (2.50 -> 2, 1E-7 -> 7, 30 -> 0)."""
-    exponent = value.as_tuple().exponent
+    """How many decimals a number needs (2.50 -> 1, 12.500 -> 1, 1E-7 -> 7, 30 -> 0)."""
+    exponent = value.normalize().as_tuple().exponent
     return max(0, -exponent) if isinstance(exponent, int) else 0
 
 

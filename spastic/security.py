@@ -20,7 +20,9 @@ CSP = "; ".join(
 
 
 def register(app: Flask) -> None:
-    app.before_request(refuse_nul_characters)
+    # First of all request handlers, so that no view (not even one re-shown for an expired
+    # CSRF token) ever sees a NUL.
+    app.before_request_funcs.setdefault(None, []).insert(0, refuse_nul_characters)
     app.after_request(add_headers)
 
 

@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from spastic import audit, scales
+from spastic.database import lock_row
 from spastic.extensions import db
 from spastic.models import (
     Amendment,
@@ -44,6 +45,33 @@ class VersionConflict(Exception):
         self.saved_at = saved_at
 
 
+class SignedMeanwhile(VersionConflict):
+    """The visit being edited was signed since the edit began: changes now go in an amendment."""
+
+    def __init__(self, visit: Visit):
+        super().__init__(_payload_from_visit(visit), _name(visit.signed_by), visit.signed_at)
+        self.visit_id = visit.id
+
+
+def edit_conflict(draft: Draft) -> VersionConflict | None:
+    """For a draft editing a saved visit: lock the visit, and say whether it was signed or
+    changed since the draft began (None for a new visit, or when nothing happened)."""
+    if draft.visit_id is None:
+        return None
+    visit = db.session.get(Visit, draft.visit_id)
+    lock_row(visit)
+    db.session.refresh(visit)
+    if visit.status != "draft":
+        return SignedMeanwhile(visit)
+    if visit.version != draft.base_version:
+        conflict = VersionConflict(
+            _payload_from_visit(visit), _name(visit.therapist), visit.updated_at
+        )
+        draft.base_version = visit.version  # shown the differences, the next Save keeps yours
+        return conflict
+    return None
+
+
 def visits_of(patient_id: int) -> list[Visit]:
     """Return all of a patient's visits, newest first."""
     return db.session.scalars(
@@ -65,9 +93,8 @@ def open_draft_of(patient_id: int) -> Draft | None:
 
 def open_draft(patient: Patient, user: User) -> Draft:
     """Return the patient's visit in progress, or start one from the last signed visit."""
-    # Two tablets opening the same patient at once must share one draft (PostgreSQL row lock;
-    # SQLite transactions are already serial).
-    db.session.execute(select(Patient.id).where(Patient.id == patient.id).with_for_update())
+    # Two tablets opening the same patient at once must share one draft.
+    lock_row(patient)
     draft = open_draft_of(patient.id)
     if draft is None:
         draft = Draft(
@@ -116,11 +143,10 @@ def save_draft(draft: Draft, payload: dict, posted_version: int | None, user: Us
 def submit(draft: Draft, visit_input: VisitInput, user: User) -> Visit:
     """Create (or update, for an edit draft) the visit; a resend returns the same visit."""
     if draft.visit_id is not None:
+        conflict = edit_conflict(draft)
+        if conflict is not None:
+            raise conflict
         visit = db.session.get(Visit, draft.visit_id)
-        if visit.version != draft.base_version or visit.status != "draft":
-            raise VersionConflict(
-                _payload_from_visit(visit), _name(visit.therapist), visit.updated_at
-            )
         before = content_of(visit)
         _apply(visit, visit_input)
         changes = audit.changed_fields(before, content_of(visit))
@@ -177,7 +203,10 @@ def submit_once(draft: Draft, visit_input: VisitInput, user: User) -> Visit:
 
 
 def sign(visit: Visit, user: User, meaning: str) -> None:
-    """Sign: record who, when and what the signature means; freeze the content by its hash."""
+    """Sign: record who, when and what the signature means; freeze the content by its hash.
+
+    The caller holds the visit's row lock (`lock_row`) and has checked that it is not signed.
+    """
     visit.status = "signed"
     visit.signed_by_id = user.id
     visit.signed_at = utcnow()
@@ -200,6 +229,7 @@ def amend(
     visit: Visit, user: User, visit_input: VisitInput, reason: str, key: str
 ) -> Amendment | None:
     """Record corrections to a signed visit as a linked amendment; None if nothing changed."""
+    lock_row(visit)  # the same form sent twice at once: the second waits, then finds the first
     existing = db.session.scalar(select(Amendment).where(Amendment.submission_key == key))
     if existing is not None and existing.visit_id == visit.id:
         return existing

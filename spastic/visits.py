@@ -20,6 +20,7 @@ from werkzeug.datastructures import MultiDict
 
 from spastic import audit, visit_records
 from spastic.access import draft_for, patient_for, visit_for
+from spastic.database import lock_row
 from spastic.errors import reshow_on_expired_form
 from spastic.extensions import db
 from spastic.filters import time_local
@@ -105,20 +106,19 @@ def submit(draft_id: int):
     carried = form_context(form, draft)["carried"]
     valid = form.validate_on_submit() & check_carried(form, carried)
     conflict = None if g.get("form_expired") else _keep_input(draft, payload)
+    if valid and conflict is None:  # an edit: was the visit signed or changed meanwhile?
+        conflict = visit_records.edit_conflict(draft)
     if valid and conflict is None:
-        try:
-            visit = visit_records.submit_once(draft, as_visit_input(form), current_user)
-        except visit_records.VersionConflict as error:  # the visit was signed or edited meanwhile
-            db.session.rollback()
-            conflict = error
-        else:
-            flash("Visit saved. Check it, then sign it.", "success")
-            return redirect(url_for("visits.detail", visit_id=visit.id))
-    db.session.commit()
+        visit = visit_records.submit_once(draft, as_visit_input(form), current_user)
+        flash("Visit saved. Check it, then sign it.", "success")
+        return redirect(url_for("visits.detail", visit_id=visit.id))
+    db.session.commit()  # the input is kept in the draft, whatever happens next
     context = form_context(form, draft)
     if conflict is not None:
         context["conflict"] = conflict_rows(conflict.stored_payload, payload)
         context["conflict_by"] = conflict.saved_by
+        if isinstance(conflict, visit_records.SignedMeanwhile):
+            context["signed_visit_id"] = conflict.visit_id
     return render_template("visits/form.html", **context), 409 if conflict else 422
 
 
@@ -151,10 +151,18 @@ def edit(visit_id: int):
 def sign(visit_id: int):
     """Sign with the password again; the visit becomes read-only."""
     visit = visit_for(current_user, visit_id, write=True)
+    lock_row(visit)  # an edit being saved at this moment finishes first
+    db.session.refresh(visit)
     if visit.status == "signed":
         return redirect(url_for("visits.detail", visit_id=visit.id))
     meaning = request.form.get("meaning", "")
     errors = {}
+    seen = request.form.get("version", type=int)
+    if seen is not None and seen != visit.version:
+        errors["changed"] = (
+            f"The visit was changed at {time_local(visit.updated_at)} since you opened it. "
+            "It is shown above as it is now: check it, then sign again."
+        )
     if meaning not in SIGNATURE_MEANINGS:
         errors["meaning"] = "Choose what your signature means."
     if not verify_password(current_user.password_hash, request.form.get("password", "")):
@@ -171,7 +179,7 @@ def sign(visit_id: int):
             sign_errors=errors,
             chosen_meaning=meaning,
             **context,
-        ), 422
+        ), 409 if "changed" in errors else 422
     visit_records.sign(visit, current_user, meaning)
     db.session.commit()
     flash("Visit signed. It can no longer be edited; corrections are amendments.", "success")

@@ -1,12 +1,17 @@
 """Recording baclofen regimen changes: units, plausibility, once per submission."""
 
+import threading
+import time
 from datetime import date, timedelta
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import func, select
 
+from spastic import patient_records
 from spastic.extensions import db
-from spastic.models import AuditEvent, DoseChange
+from spastic.forms import DoseEntry
+from spastic.models import AuditEvent, DoseChange, Patient, User
 
 TODAY = date.today()
 
@@ -115,3 +120,47 @@ def test_stop_is_recorded_as_zero(app, client, auth, clinic_world):
 def test_physician_cannot_record_dose(client, auth, clinic_world):
     auth.login(clinic_world["physician"])
     assert _post(client, clinic_world["patient"].id).status_code == 403
+
+
+def twice_at_once(app, call) -> list[str]:
+    """Run `call()` in two threads, each in its own app context and transaction; the second
+    starts while the first has written but not committed. Return how each ended."""
+    first_wrote, ended = threading.Event(), {}
+
+    def run(name, hold):
+        with app.app_context():
+            try:
+                call()
+                if hold:
+                    first_wrote.set()
+                    time.sleep(1.0)  # the second request arrives now
+                db.session.commit()
+                ended[name] = "ok"
+            except Exception as error:
+                ended[name] = type(error).__name__
+                db.session.rollback()
+            finally:
+                first_wrote.set()
+
+    first = threading.Thread(target=run, args=("first", True))
+    second = threading.Thread(target=lambda: (first_wrote.wait(), run("second", False)))
+    first.start(), second.start()
+    first.join(), second.join()
+    return [ended["first"], ended["second"]]
+
+
+def test_the_same_dose_change_sent_twice_at_once_is_stored_once(app, clinic_world):
+    """A double tap whose two requests overlap: one row, and no error for either."""
+    patient_id, user_id = clinic_world["patient"].id, clinic_world["therapist"].id
+    entry = DoseEntry(TODAY, "oral", Decimal(40), "mg/day", False, "", "", "")
+
+    def add():
+        patient, user = db.session.get(Patient, patient_id), db.session.get(User, user_id)
+        patient_records.add_dose_change(patient, entry, user, "same-key")
+
+    assert twice_at_once(app, add) == ["ok", "ok"]
+    with app.app_context():
+        rows = db.session.scalars(
+            select(DoseChange).where(DoseChange.submission_key == "same-key")
+        ).all()
+    assert [r.daily_dose for r in rows] == [Decimal(40)]

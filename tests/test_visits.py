@@ -7,9 +7,21 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from spastic import visit_records
 from spastic.extensions import db
-from spastic.models import Amendment, AuditEvent, Draft, MasScore, Patient, SideEffect, Visit
+from spastic.models import (
+    Amendment,
+    AuditEvent,
+    Draft,
+    MasScore,
+    Patient,
+    SideEffect,
+    User,
+    Visit,
+)
+from spastic.visit_forms import VisitInput
 from tests.conftest import PASSWORD
+from tests.test_regimen import twice_at_once
 
 TODAY = date.today().isoformat()
 
@@ -340,3 +352,91 @@ def test_an_edit_of_grades_only_moves_the_visit_version(app, therapist, clinic_w
             )
         ).all()
         assert [(e.field, e.old_value, e.new_value) for e in changed if "knee" in (e.field or "")]
+
+
+def test_an_edit_of_a_visit_signed_meanwhile_is_kept_and_points_to_an_amendment(
+    app, therapist, clinic_world
+):
+    """Edit in one tab, sign in another, save the edit: 409 that says so, input kept, nothing
+    written to the signed visit; saving again says the same (no loop of 'keep my version')."""
+    draft_id, page = _start(therapist, clinic_world["patient"].id)
+    saved = therapist.post(f"/drafts/{draft_id}", data=_visit_data(page))
+    visit_id = int(saved.location.rsplit("/", 1)[1])
+    edit = therapist.get(f"/visits/{visit_id}/edit").location
+    edit_page = therapist.get(edit).get_data(as_text=True)
+    meaning = "I performed and recorded this assessment"
+    therapist.post(f"/visits/{visit_id}/sign", data={"meaning": meaning, "password": PASSWORD})
+    changed = _visit_data(edit_page, **{"mas-knee_flexors-left": "4"})
+    for _ in range(2):
+        response = therapist.post(edit, data=changed)
+        page = response.get_data(as_text=True)
+        assert response.status_code == 409
+        assert "signed this visit while you were editing" in page
+        assert f'href="/visits/{visit_id}/amend"' in page
+        changed["version"] = _hidden(page, "version")
+    with app.app_context():
+        visit = db.session.get(Visit, visit_id)
+        grades = {(s.muscle, s.side): s.grade for s in visit.mas_scores}
+        draft = db.session.get(Draft, int(edit.rsplit("/", 1)[1]))
+        assert visit.status == "signed" and grades[("knee_flexors", "left")] == "3"
+        assert json.loads(draft.payload)["mas-knee_flexors-left"] == ["4"]  # the input is kept
+
+
+def test_signing_a_visit_changed_since_it_was_opened_is_refused(app, therapist, clinic_world):
+    """The signer signs what they saw: an edit saved meanwhile means a 409, nothing signed."""
+    draft_id, page = _start(therapist, clinic_world["patient"].id)
+    saved = therapist.post(f"/drafts/{draft_id}", data=_visit_data(page))
+    visit_id = int(saved.location.rsplit("/", 1)[1])
+    seen = _hidden(therapist.get(f"/visits/{visit_id}").get_data(as_text=True), "version")
+    edit = therapist.get(f"/visits/{visit_id}/edit").location
+    edit_page = therapist.get(edit).get_data(as_text=True)
+    therapist.post(edit, data=_visit_data(edit_page, **{"mas-knee_flexors-left": "4"}))
+    meaning = "I performed and recorded this assessment"
+    stale = therapist.post(
+        f"/visits/{visit_id}/sign",
+        data={"meaning": meaning, "password": PASSWORD, "version": seen},
+    )
+    assert stale.status_code == 409
+    assert "changed at" in stale.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(Visit, visit_id).status == "draft"
+    current = _hidden(therapist.get(f"/visits/{visit_id}").get_data(as_text=True), "version")
+    ok = therapist.post(
+        f"/visits/{visit_id}/sign",
+        data={"meaning": meaning, "password": PASSWORD, "version": current},
+    )
+    assert ok.status_code == 302
+    with app.app_context():
+        assert db.session.get(Visit, visit_id).status == "signed"
+
+
+def test_the_same_amendment_sent_twice_at_once_is_recorded_once(app, therapist, clinic_world):
+    """A double tap on "Record amendment" whose requests overlap: one amendment, no error."""
+    visit_id = _save_and_sign(therapist, clinic_world["patient"].id)
+    user_id = clinic_world["therapist"].id
+    correction = VisitInput(
+        visit_date=date.today(),
+        rater="Tess Mills",
+        muscles=("elbow_flexors",),
+        grades=(("elbow_flexors", "left", "4"), ("elbow_flexors", "right", "2")),
+        tardieu=(),
+        pain_now=4,
+        pain_worst=7,
+        penn_frequency=2,
+        penn_severity=1,
+        side_effects=(("drowsiness", "mild"), ("nausea", "none")),
+        side_effect_other_detail="",
+        adherence="as_prescribed",
+        notes="Walked 20 m with frame.",
+    )
+
+    def amend():
+        visit, user = db.session.get(Visit, visit_id), db.session.get(User, user_id)
+        assert visit_records.amend(visit, user, correction, "Wrong side", "same-key")
+
+    assert twice_at_once(app, amend) == ["ok", "ok"]
+    with app.app_context():
+        amendments = db.session.scalars(
+            select(Amendment).where(Amendment.submission_key == "same-key")
+        ).all()
+    assert [a.reason for a in amendments] == ["Wrong side"]

@@ -65,6 +65,9 @@
         form.querySelector("[name=csrf_token]").value = data.csrf_token;
         dirty = true;
         setTimeout(save, 100);
+      } else if (response.status === 400 && data.error) {
+        dirty = true;
+        say("Not saved: " + data.error);
       } else if (response.ok && data.visit_url) {
         window.location.assign(data.visit_url);
       } else {
