@@ -86,6 +86,7 @@ class World:
             "patient_version": lambda: self._column(Patient.version, self.ids["home_patient"]),
             "draft_version": lambda: self._column(Draft.version, self.ids["draft"]),
             "draft_key": lambda: self._column(Draft.submission_key, self.ids["draft"]),
+            "visit_version": lambda: self._column(Visit.version, self.ids["home_unsigned"]),
         }
         return dynamic[name]() if name in dynamic else self.ids[name]
 
@@ -1017,6 +1018,11 @@ def test_fuzz_visit_sign(world):
             st.sampled_from(SIGNATURE_MEANINGS), lambda v: v not in SIGNATURE_MEANINGS
         ),
         "password": Field(st.just(PASSWORD), lambda v: v != PASSWORD),
+        # The version the signer saw: another one means the visit changed since (409).
+        "version": Field(
+            st.just(Ref("visit_version")),
+            lambda v: _as_int(v) is not None and _as_int(v) != world.value("visit_version"),
+        ),
     }
     signing = {"status", "signed_by_id", "signed_at", "signature_meaning", "content_hash"}
 
