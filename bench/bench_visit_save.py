@@ -1,32 +1,6 @@
 """Saving a visit with 24 muscle-side grades, against an empty request through the same app."""
 
-import re
-
-from bench.common import make_app, summary, timed
-from spastic import scales
-
-GRADES = ("0", "1", "1+", "2", "3", "4")
-
-
-def _visit_form(page: str) -> dict:
-    data = {
-        "visit_date": "2026-01-10",
-        "rater": "Bench Rater",
-        "muscles": [m.code for m in scales.MUSCLES],
-        "pain_now": "3",
-        "pain_worst": "6",
-        "penn_frequency": "2",
-        "penn_severity": "1",
-        "adherence": "as_prescribed",
-        "notes": "Benchmark visit",
-    }
-    for index, muscle in enumerate(scales.MUSCLES):
-        for side in scales.SIDES:
-            data[f"mas-{muscle.code}-{side}"] = GRADES[index % len(GRADES)]
-            data[f"carry-{muscle.code}-{side}"] = "kept"
-    data["version"] = re.search(r'name="version" value="(\d+)"', page).group(1)
-    data["submission_key"] = re.search(r'name="submission_key" value="([^"]+)"', page).group(1)
-    return data
+from bench.common import make_app, summary, timed, visit_form
 
 
 def _client(app):
@@ -48,7 +22,7 @@ def run(database: str, url: str, repeat: int = 60) -> dict:
     for _ in range(repeat):
         baseline.append(timed(lambda: client.get("/healthz")))
         draft = client.get("/patients/1/visits/new").location
-        data = _visit_form(client.get(draft).get_data(as_text=True))
+        data = visit_form(client.get(draft).get_data(as_text=True))
         response = None
 
         def save(draft=draft, data=data):

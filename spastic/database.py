@@ -1,10 +1,7 @@
-"""Per-connection settings for SQLite, the transaction mode that keeps writes ordered, and
-row locks for requests that must go one at a time."""
+"""Per-connection settings for SQLite and the transaction mode that keeps writes ordered."""
 
-from sqlalchemy import event, select
+from sqlalchemy import event
 from sqlalchemy.engine import Engine
-
-from spastic.extensions import db
 
 
 def configure_engine(engine: Engine, sqlite_synchronous: str = "FULL") -> None:
@@ -37,13 +34,3 @@ def _checked_synchronous(value: str) -> str:
     if value not in {"OFF", "NORMAL", "FULL", "EXTRA"}:
         raise ValueError(f"SPASTIC_SQLITE_SYNCHRONOUS must be NORMAL, FULL or EXTRA, not {value}")
     return value
-
-
-def lock_row(row) -> None:
-    """Hold a row until commit, so that concurrent requests about it go one at a time.
-
-    PostgreSQL: SELECT ... FOR UPDATE. SQLite ignores it; its transactions are serial already
-    (BEGIN IMMEDIATE, above).
-    """
-    table = type(row)
-    db.session.execute(select(table.id).where(table.id == row.id).with_for_update())

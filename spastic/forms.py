@@ -201,9 +201,9 @@ class PatientForm(FlaskForm):
             raise ValidationError("Choose the neurological level for a spinal cord injury.")
 
     def validate_egfr(self, field):
-        if not _text(field.data):
+        if not (field.data or "").strip():
             return
-        value = _decimal(_text(field.data))
+        value = _decimal(field.data)
         if value is None or not Decimal(1) <= value <= Decimal(200) or _places(value) > 1:
             raise ValidationError(
                 "Enter eGFR as a number between 1 and 200 mL/min/1.73 m², at most one decimal."
@@ -228,7 +228,7 @@ class PatientForm(FlaskForm):
             sci_level=(self.sci_level.data or None) if is_sci else None,
             ais_grade=(self.ais_grade.data or None) if is_sci else None,
             diagnosis_detail=(self.diagnosis_detail.data or "").strip(),
-            egfr=_decimal(_text(self.egfr.data)) if _text(self.egfr.data) else None,
+            egfr=_decimal(self.egfr.data) if (self.egfr.data or "").strip() else None,
             egfr_date=self.egfr_date.data,
             on_dialysis=bool(self.on_dialysis.data),
             referring_name=(self.referring_name.data or "").strip(),
@@ -311,11 +311,6 @@ class DoseChangeForm(FlaskForm):
             formulation=(self.formulation.data or "").strip(),
             reason=(self.reason.data or "").strip(),
         )
-
-
-def _text(value) -> str:
-    """A field's value as text (a form filled from a record holds the stored Decimal)."""
-    return "" if value is None else str(value).strip()
 
 
 def _places(value: Decimal) -> int:

@@ -6,7 +6,6 @@ from dataclasses import asdict
 from sqlalchemy import select
 
 from spastic import audit
-from spastic.database import lock_row
 from spastic.extensions import db
 from spastic.forms import DoseEntry, PatientDetails
 from spastic.models import DoseChange, Patient, User
@@ -65,7 +64,8 @@ def update_patient(patient: Patient, details: PatientDetails) -> dict:
 
 def add_dose_change(patient: Patient, entry: DoseEntry, user: User, submission_key: str):
     """Record a regimen change once per submission key; return (change, created)."""
-    lock_row(patient)  # the same form sent twice at once: the second finds the first
+    # The same form sent twice at once: the second waits for the row lock, then finds the first.
+    db.session.refresh(patient, with_for_update=True)
     existing = db.session.scalar(
         select(DoseChange).where(DoseChange.submission_key == submission_key)
     )

@@ -11,7 +11,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from spastic import audit, scales
-from spastic.database import lock_row
 from spastic.extensions import db
 from spastic.models import (
     Amendment,
@@ -58,9 +57,7 @@ def edit_conflict(draft: Draft) -> VersionConflict | None:
     changed since the draft began (None for a new visit, or when nothing happened)."""
     if draft.visit_id is None:
         return None
-    visit = db.session.get(Visit, draft.visit_id)
-    lock_row(visit)
-    db.session.refresh(visit)
+    visit = db.session.get(Visit, draft.visit_id, with_for_update=True, populate_existing=True)
     if visit.status != "draft":
         return SignedMeanwhile(visit)
     if visit.version != draft.base_version:
@@ -93,8 +90,9 @@ def open_draft_of(patient_id: int) -> Draft | None:
 
 def open_draft(patient: Patient, user: User) -> Draft:
     """Return the patient's visit in progress, or start one from the last signed visit."""
-    # Two tablets opening the same patient at once must share one draft.
-    lock_row(patient)
+    # Two tablets opening the same patient at once must share one draft (PostgreSQL row lock;
+    # SQLite transactions are already serial).
+    db.session.refresh(patient, with_for_update=True)
     draft = open_draft_of(patient.id)
     if draft is None:
         draft = Draft(
@@ -205,7 +203,7 @@ def submit_once(draft: Draft, visit_input: VisitInput, user: User) -> Visit:
 def sign(visit: Visit, user: User, meaning: str) -> None:
     """Sign: record who, when and what the signature means; freeze the content by its hash.
 
-    The caller holds the visit's row lock (`lock_row`) and has checked that it is not signed.
+    The caller holds the visit's row lock and has checked that it is not signed.
     """
     visit.status = "signed"
     visit.signed_by_id = user.id
@@ -229,7 +227,8 @@ def amend(
     visit: Visit, user: User, visit_input: VisitInput, reason: str, key: str
 ) -> Amendment | None:
     """Record corrections to a signed visit as a linked amendment; None if nothing changed."""
-    lock_row(visit)  # the same form sent twice at once: the second waits, then finds the first
+    # The same form sent twice at once: the second waits for the row lock, then finds the first.
+    db.session.refresh(visit, with_for_update=True)
     existing = db.session.scalar(select(Amendment).where(Amendment.submission_key == key))
     if existing is not None and existing.visit_id == visit.id:
         return existing

@@ -20,7 +20,6 @@ from werkzeug.datastructures import MultiDict
 
 from spastic import audit, visit_records
 from spastic.access import draft_for, patient_for, visit_for
-from spastic.database import lock_row
 from spastic.errors import reshow_on_expired_form
 from spastic.extensions import db
 from spastic.filters import time_local
@@ -106,12 +105,14 @@ def submit(draft_id: int):
     carried = form_context(form, draft)["carried"]
     valid = form.validate_on_submit() & check_carried(form, carried)
     conflict = None if g.get("form_expired") else _keep_input(draft, payload)
-    if valid and conflict is None:  # an edit: was the visit signed or changed meanwhile?
-        conflict = visit_records.edit_conflict(draft)
     if valid and conflict is None:
-        visit = visit_records.submit_once(draft, as_visit_input(form), current_user)
-        flash("Visit saved. Check it, then sign it.", "success")
-        return redirect(url_for("visits.detail", visit_id=visit.id))
+        try:
+            visit = visit_records.submit_once(draft, as_visit_input(form), current_user)
+        except visit_records.VersionConflict as error:  # an edit, signed or changed meanwhile
+            conflict = error  # raised before anything was written: the draft keeps the input
+        else:
+            flash("Visit saved. Check it, then sign it.", "success")
+            return redirect(url_for("visits.detail", visit_id=visit.id))
     db.session.commit()  # the input is kept in the draft, whatever happens next
     context = form_context(form, draft)
     if conflict is not None:
@@ -151,8 +152,7 @@ def edit(visit_id: int):
 def sign(visit_id: int):
     """Sign with the password again; the visit becomes read-only."""
     visit = visit_for(current_user, visit_id, write=True)
-    lock_row(visit)  # an edit being saved at this moment finishes first
-    db.session.refresh(visit)
+    db.session.refresh(visit, with_for_update=True)  # an edit being saved finishes first
     if visit.status == "signed":
         return redirect(url_for("visits.detail", visit_id=visit.id))
     meaning = request.form.get("meaning", "")
