@@ -26,7 +26,8 @@ CLINICAL_MD_EXCERPTS = (
     "  spasticity, rigidity, rhabdomyolysis, multi-organ failure, death. Reduce slowly "
     "(about 1-2 weeks).",
     "- Titration per 24 h: +10-30% (spinal origin), +5-15% (cerebral origin).",
-    "  upper limb 0.48 / 0.76, lower limb 0.45 / 0.73 (0.5 SD / 0.8 SD).",
+    "  upper limb 0.48 / 0.76, lower limb 0.45 / 0.73 (0.5 SD / 0.8 SD), distribution-based, 115 "
+    "stroke",
     "- Responder per muscle: reduction of >= 1 grade step (trial convention, e.g. NCT00432666).",
     "- Clinically important change: about 2 points or about 30% (Farrar 2001, Pain 94:149).",
     "  IMMPACT (Dworkin 2008): 10-20% minimal, >= 30% moderate, >= 50% substantial.",
