@@ -9,9 +9,9 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from bench.common import make_app, summary, timed
-from spastic import scales
-from spastic.dosing import DoseChange
-from spastic.records import PatientContext, VisitRecord
+from spastic.clinical import scales
+from spastic.clinical.dosing import DoseChange
+from spastic.clinical.records import PatientContext, VisitRecord
 
 GRADES = ("0", "1", "1+", "2", "3", "4")
 SIZES = (10, 100, 1000)
@@ -37,7 +37,7 @@ def records(count: int) -> tuple[list[VisitRecord], list[DoseChange]]:
 
 
 def run_scoring(repeat: int = 7) -> list[dict]:
-    from spastic.scoring import compute_trend
+    from spastic.clinical.scoring import compute_trend
 
     patient = PatientContext("sci", egfr=90.0, sci_level="C6")
     rows = []

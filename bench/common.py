@@ -121,7 +121,7 @@ def visit_form(page: str) -> dict:
     carried grades kept; the hidden fields (CSRF when enabled, version, key) from `page`."""
     from datetime import date
 
-    from spastic import scales
+    from spastic.clinical import scales
     from tests.live_gunicorn import hidden
 
     form = {

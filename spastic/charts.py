@@ -19,9 +19,9 @@ from decimal import Decimal
 import pygal
 from pygal.style import Style
 
-from spastic import scales
-from spastic.dosing import DoseChange, format_dose
-from spastic.scoring import Trend
+from spastic.clinical import scales
+from spastic.clinical.dosing import DoseChange, format_dose
+from spastic.clinical.scoring import Trend
 
 # pygal appends a sys.meta_path finder without find_spec (for map plugins we do not use);
 # Python warns (ImportWarning) on every later import that reaches it, so take it out.

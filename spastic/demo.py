@@ -10,12 +10,12 @@ from decimal import Decimal
 from pathlib import Path
 
 from spastic.admin import create_user
+from spastic.clinical.scales import ROUTE_UNITS
 from spastic.demo_visits import add_demo_visits
 from spastic.extensions import db
 from spastic.forms import DoseEntry, NewUser, PatientDetails
 from spastic.models import Clinic, User
 from spastic.patient_records import add_dose_change, create_patient
-from spastic.scales import ROUTE_UNITS
 
 DEMO_PASSWORD = "spastic-demo"  # noqa: S105 - published in the README for the demo only
 PATIENTS_FILE = Path(__file__).with_name("demo_patients.json")

@@ -15,7 +15,8 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from spastic import audit, scales
+from spastic import audit
+from spastic.clinical import scales
 from spastic.extensions import db
 from spastic.models import MasScore, Patient, SideEffect, User, Visit, utcnow
 from spastic.visit_content import content_of

@@ -15,8 +15,9 @@ from flask import Blueprint, Response, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from spastic import audit, dosing, fhir, scales
+from spastic import audit, fhir
 from spastic.access import patient_for
+from spastic.clinical import dosing, scales
 from spastic.extensions import db
 from spastic.models import Patient, SummaryDocument, Visit, utcnow
 from spastic.regimen import as_pure_changes

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from spastic import dosing, scales
-from spastic.records import VisitRecord
+from spastic.clinical import dosing, scales
+from spastic.clinical.records import VisitRecord
 
 URN_BASE = "urn:spastic"  # our own names: clinic identifier systems and local code systems
 NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, URN_BASE)

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from flask import Flask
 from flask_login import current_user
 
-from spastic import scales
+from spastic.clinical import scales
 from spastic.visit_content import tardieu_display
 from spastic.visit_page import label_for
 

@@ -29,7 +29,7 @@ from wtforms.validators import (
 )
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from spastic import dosing, scales
+from spastic.clinical import dosing, scales
 from spastic.models import ROLES
 from spastic.passwords import password_problem
 

@@ -6,8 +6,9 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import func, or_
 
-from spastic import audit, dosing
+from spastic import audit
 from spastic.access import patient_for, role_required, visible_patients
+from spastic.clinical import dosing
 from spastic.errors import reshow_on_expired_form
 from spastic.extensions import db
 from spastic.forms import PatientForm, choices

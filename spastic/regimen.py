@@ -7,8 +7,8 @@ from datetime import date
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from spastic import dosing, scales
 from spastic.access import patient_for
+from spastic.clinical import dosing, scales
 from spastic.errors import reshow_on_expired_form
 from spastic.extensions import db
 from spastic.forms import DoseChangeForm

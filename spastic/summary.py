@@ -8,12 +8,12 @@ import json
 from dataclasses import dataclass
 from datetime import date
 
-from spastic import scales
 from spastic.charts import chart_series
-from spastic.comparison import Comparison
+from spastic.clinical import scales
+from spastic.clinical.comparison import Comparison
+from spastic.clinical.scoring import Trend, VisitTrend, compute_trend
 from spastic.models import Visit
 from spastic.regimen import as_pure_changes
-from spastic.scoring import Trend, VisitTrend, compute_trend
 from spastic.trend_view import change_rows, patient_context, regimen_label
 from spastic.visit_content import as_record, effective_content, signed_visits, tardieu_display
 from spastic.visit_page import label_for

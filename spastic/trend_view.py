@@ -9,13 +9,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from types import SimpleNamespace
 
-from spastic import scales
-from spastic.comparison import Comparison, CompositeChange, PainChange
-from spastic.dosing import SEVERITIES, DoseChange, Flag, format_dose
-from spastic.models import Patient
-from spastic.records import PatientContext, VisitRecord
-from spastic.regimen import as_pure_changes
-from spastic.scoring import (
+from spastic.clinical import scales
+from spastic.clinical.comparison import Comparison, CompositeChange
+from spastic.clinical.dosing import SEVERITIES, DoseChange, Flag, format_dose
+from spastic.clinical.pain import PainChange
+from spastic.clinical.records import PatientContext, VisitRecord
+from spastic.clinical.scoring import (
     Trend,
     VisitTrend,
     compute_trend,
@@ -23,6 +22,8 @@ from spastic.scoring import (
     format_index,
     format_percent,
 )
+from spastic.models import Patient
+from spastic.regimen import as_pure_changes
 from spastic.visit_content import as_record, signed_visits
 
 # Number formats for templates: the page and the PDF print every number through these.

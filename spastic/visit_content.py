@@ -10,10 +10,10 @@ import json
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from spastic import scales
+from spastic.clinical import scales
+from spastic.clinical.records import VisitRecord
 from spastic.extensions import db
 from spastic.models import Patient, Visit
-from spastic.records import VisitRecord
 
 TARDIEU_PARTS = ("r1", "r2", "quality", "velocity")
 # Load what `content_of` reads in four queries in all, not four per visit.

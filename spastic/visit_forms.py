@@ -18,7 +18,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from spastic import scales
+from spastic.clinical import scales
 from spastic.forms import CheckboxList, choices
 
 

@@ -3,7 +3,8 @@
 import json
 from datetime import date
 
-from spastic import dosing, scales, share_links
+from spastic import share_links
+from spastic.clinical import dosing, scales
 from spastic.models import Draft, Visit
 from spastic.regimen import as_pure_changes
 from spastic.visit_content import carried_grades, content_of, effective_content, signed_visits

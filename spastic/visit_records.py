@@ -10,7 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from spastic import audit, scales
+from spastic import audit
+from spastic.clinical import scales
 from spastic.extensions import db
 from spastic.models import (
     Amendment,

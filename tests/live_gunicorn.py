@@ -27,7 +27,8 @@ import psycopg
 from flask import Flask
 from sqlalchemy import select, text
 
-from spastic import create_app, scales
+from spastic import create_app
+from spastic.clinical import scales
 from spastic.extensions import db
 from spastic.models import AuditEvent, Draft, MasScore, SideEffect, Visit
 from tests.conftest import _test_config

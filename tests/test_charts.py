@@ -9,9 +9,9 @@ from decimal import Decimal
 import pytest
 
 from spastic import charts
-from spastic.dosing import DoseChange
-from spastic.records import PatientContext, VisitRecord
-from spastic.scoring import compute_trend
+from spastic.clinical.dosing import DoseChange
+from spastic.clinical.records import PatientContext, VisitRecord
+from spastic.clinical.scoring import compute_trend
 
 SVG_NS = "http://www.w3.org/2000/svg"
 CONTEXT = PatientContext(diagnosis="sci", sci_level="T8")

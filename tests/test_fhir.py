@@ -11,11 +11,12 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
-from spastic import fhir, scales
-from spastic.dosing import DoseChange
+from spastic import fhir
+from spastic.clinical import scales
+from spastic.clinical.dosing import DoseChange
+from spastic.clinical.records import VisitRecord
 from spastic.extensions import db
 from spastic.models import Amendment, AuditEvent, MasScore, SummaryDocument, Visit, utcnow
-from spastic.records import VisitRecord
 
 with warnings.catch_warnings():
     # fhir.resources probes for optional lxml; once pygal is imported (by other tests), its

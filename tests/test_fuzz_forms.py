@@ -28,7 +28,7 @@ from hypothesis import HealthCheck, Phase, event, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select, update
 
-from spastic import scales
+from spastic.clinical import scales
 from spastic.extensions import db
 from spastic.models import ROLES, Base, Draft, Patient, Visit
 from spastic.visit_content import SCALAR_FIELDS

@@ -9,12 +9,12 @@ from html.parser import HTMLParser
 import pytest
 from sqlalchemy import select
 
-from spastic.dosing import format_dose
+from spastic.clinical.dosing import format_dose
+from spastic.clinical.records import PatientContext
+from spastic.clinical.scoring import compute_trend, format_change, format_index
 from spastic.extensions import db
 from spastic.models import AuditEvent, DoseChange, MasScore, Patient, SideEffect, Visit
-from spastic.records import PatientContext
 from spastic.regimen import as_pure_changes
-from spastic.scoring import compute_trend, format_change, format_index
 from spastic.visit_content import as_record, signed_visits
 
 ELBOW, KNEE = "elbow_flexors", "knee_extensors"

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from spastic import scales
+from spastic.clinical import scales
 from spastic.visit_records import DEFAULT_MUSCLES
 from tests.browser.conftest import VIEWPORTS, login
 from tests.browser.test_patients_browser import assert_fits_tablet

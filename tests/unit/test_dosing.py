@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from spastic.dosing import (
+from spastic.clinical.dosing import (
     THRESHOLD_BY_KEY,
     DoseChange,
     Flag,
@@ -19,9 +19,8 @@ from spastic.dosing import (
     increases,
     regimen_on,
 )
-from spastic.records import PatientContext, VisitRecord
-from spastic.safety import (
-    abrupt_stop_flags,
+from spastic.clinical.records import PatientContext, VisitRecord
+from spastic.clinical.safety import (
     intrathecal_step_flags,
     legacy_row_flags,
     newest_first,
@@ -29,10 +28,10 @@ from spastic.safety import (
     oral_titration_flags,
     rater_flags,
     renal_flags,
-    reported_stop_flags,
     safety_flags,
     side_effect_flags,
 )
+from spastic.clinical.withdrawal import abrupt_stop_flags, reported_stop_flags
 
 D0 = date(2024, 3, 1)
 STROKE = PatientContext("stroke")

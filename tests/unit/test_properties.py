@@ -8,11 +8,11 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from spastic import comparison, dosing, responders, scales
-from spastic.comparison import summarise
-from spastic.dosing import DoseChange, dose_in_force, regimen_on, regimens_on
-from spastic.safety import safety_flags
-from spastic.scoring import PatientContext, VisitRecord, compute_trend
+from spastic.clinical import comparison, dosing, responders, scales
+from spastic.clinical.comparison import summarise
+from spastic.clinical.dosing import DoseChange, dose_in_force, regimen_on, regimens_on
+from spastic.clinical.safety import safety_flags
+from spastic.clinical.scoring import PatientContext, VisitRecord, compute_trend
 
 SETTINGS = settings(max_examples=100, deadline=None)
 

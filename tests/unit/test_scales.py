@@ -2,7 +2,7 @@
 
 import pytest
 
-from spastic import scales
+from spastic.clinical import scales
 
 
 @pytest.mark.parametrize(

@@ -8,17 +8,17 @@ from decimal import Decimal
 
 import pytest
 
-from spastic.comparison import (
+from spastic.clinical.comparison import (
     composite_change,
     judge_mcid,
-    judge_pain,
     median_grade_label,
     step_status,
     summarise,
 )
-from spastic.dosing import DoseChange
-from spastic.responders import average_ranks, spearman
-from spastic.scoring import (
+from spastic.clinical.dosing import DoseChange
+from spastic.clinical.pain import judge_pain
+from spastic.clinical.responders import average_ranks, spearman
+from spastic.clinical.scoring import (
     GridCell,
     PatientContext,
     VisitRecord,

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from types import MappingProxyType
 
-from spastic import scales
+from spastic.clinical import scales
 
 MuscleSide = tuple[str, str]  # (muscle code, side)
 

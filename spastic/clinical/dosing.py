@@ -12,7 +12,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from itertools import pairwise
 
-from spastic import scales
+from spastic.clinical import scales
 
 
 @dataclass(frozen=True)

@@ -12,9 +12,15 @@ from decimal import Decimal
 from itertools import pairwise
 from types import MappingProxyType
 
-from spastic import scales
-from spastic.comparison import CompositeChange, GradeEntry, VisitSummary, compare, step_status
-from spastic.dosing import DoseChange, Threshold
+from spastic.clinical import scales
+from spastic.clinical.comparison import (
+    CompositeChange,
+    GradeEntry,
+    VisitSummary,
+    compare,
+    step_status,
+)
+from spastic.clinical.dosing import DoseChange, Threshold
 
 # A visit's summary with the regimen in force on its date (route -> valid change).
 Dosed = tuple[VisitSummary, Mapping[str, DoseChange]]

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from types import MappingProxyType
 
-from spastic import scales
-from spastic.comparison import (
+from spastic.clinical import scales
+from spastic.clinical.comparison import (
     Comparison,
     GradeEntry,
     VisitSummary,
@@ -19,10 +19,15 @@ from spastic.comparison import (
     step_status,
     summarise,
 )
-from spastic.dosing import DoseChange, Flag, day_doses, regimens_on
-from spastic.records import PatientContext, VisitRecord
-from spastic.responders import DoseResponse, MuscleResponder, dose_response, responder_summary
-from spastic.safety import safety_flags
+from spastic.clinical.dosing import DoseChange, Flag, day_doses, regimens_on
+from spastic.clinical.records import PatientContext, VisitRecord
+from spastic.clinical.responders import (
+    DoseResponse,
+    MuscleResponder,
+    dose_response,
+    responder_summary,
+)
+from spastic.clinical.safety import safety_flags
 
 __all__ = [
     "GridCell",

@@ -1,6 +1,7 @@
 """Safety flags on a baclofen regimen and the visits, each rule citing its source.
 
-Rules of issue #4 section 4; every number comes from `dosing.THRESHOLDS`. Pure: no app, no database.
+Rules of issue #4 section 4 (the withdrawal rules are in `withdrawal`); every number comes
+from `dosing.THRESHOLDS`. Pure: no app, no database.
 """
 
 from collections.abc import Iterable, Sequence
@@ -8,8 +9,8 @@ from datetime import date, timedelta
 from decimal import ROUND_UP, Decimal
 from itertools import pairwise
 
-from spastic import scales
-from spastic.dosing import (
+from spastic.clinical import scales
+from spastic.clinical.dosing import (
     SEVERITIES,
     THRESHOLD_BY_KEY,
     DoseChange,
@@ -18,37 +19,10 @@ from spastic.dosing import (
     dose_in_force,
     increases,
 )
-from spastic.dosing import format_dose as _fmt
-from spastic.records import PatientContext, VisitRecord, same_rater
-
-# Signs of abrupt withdrawal, from the baclofen labels (CLINICAL.md).
-WITHDRAWAL_SIGNS = (
-    "hallucinations, seizures, high fever, altered mental status, rebound spasticity, "
-    "rigidity, rhabdomyolysis, multi-organ failure and death"
-)
-
-
-def _limit(key: str) -> Decimal:
-    return THRESHOLD_BY_KEY[key].value
-
-
-def _dose_flag(code: str, severity: str, message: str, change: DoseChange, *keys: str) -> Flag:
-    """A flag about one dose change, citing its thresholds' source."""
-    source = THRESHOLD_BY_KEY[keys[0]].source
-    return Flag(code, severity, message, source, change.effective_date, None, change, keys)
-
-
-def _visit_flag(
-    code: str,
-    severity: str,
-    message: str,
-    source: str,
-    visit: VisitRecord,
-    change: DoseChange | None = None,
-    *keys: str,
-) -> Flag:
-    """A flag about one visit, linked to it (and to a dose change when there is one)."""
-    return Flag(code, severity, message, source, visit.visit_date, visit.visit_id, change, keys)
+from spastic.clinical.dosing import format_dose as _fmt
+from spastic.clinical.flagging import dose_flag, threshold_value, visit_flag
+from spastic.clinical.records import PatientContext, VisitRecord, same_rater
+from spastic.clinical.withdrawal import abrupt_stop_flags, reported_stop_flags
 
 
 def legacy_row_flags(changes: Sequence[DoseChange]) -> list[Flag]:
@@ -82,9 +56,9 @@ def _data_flag(code: str, message: str, change: DoseChange) -> Flag:
 
 def oral_max_flags(changes: Sequence[DoseChange]) -> list[Flag]:
     """Flag each oral dose above 80 mg/day (tablet label: maximum recommended 80 mg/day)."""
-    limit = _limit("oral_max")
+    limit = threshold_value("oral_max")
     return [
-        _dose_flag(
+        dose_flag(
             "oral_above_max",
             "caution",
             f"Oral baclofen {_fmt(c.daily_dose)} mg/day from {c.effective_date:%d %b %Y} is "
@@ -104,7 +78,7 @@ def oral_titration_flags(changes: Sequence[DoseChange]) -> list[Flag]:
     rises more than 15 mg/day above the dose in force 3 days earlier, or an increase comes less
     than 3 days after the previous one (the first recorded dose counts as a step).
     """
-    step, days = _limit("oral_step"), int(_limit("oral_step_days"))
+    step, days = threshold_value("oral_step"), int(threshold_value("oral_step_days"))
     days_of_dose = day_doses(changes, "oral")
     flags, last_step = [], None
     for before, change in zip([None, *days_of_dose], days_of_dose, strict=False):
@@ -126,92 +100,15 @@ def oral_titration_flags(changes: Sequence[DoseChange]) -> list[Flag]:
 
 
 def _titration_flag(change: DoseChange, before: DoseChange, reasons: list[str]) -> Flag:
-    step, days = _limit("oral_step"), _limit("oral_step_days")
+    step, days = threshold_value("oral_step"), threshold_value("oral_step_days")
     message = (
         f"Oral baclofen rose from {_fmt(before.daily_dose)} to {_fmt(change.daily_dose)} mg/day "
         f"on {change.effective_date:%d %b %Y} ({'; '.join(reasons)}): faster than the label's "
         f"titration of about +{step} mg/day no sooner than every {days} days."
     )
-    return _dose_flag(
+    return dose_flag(
         "oral_titration_fast", "caution", message, change, "oral_step", "oral_step_days"
     )
-
-
-def abrupt_stop_flags(changes: Sequence[DoseChange], patient: PatientContext) -> list[Flag]:
-    """Flag a dose that reaches zero less than 7 days after the reduction began.
-
-    The reduction begins at the first cut from the previous steady dose (the run of consecutive
-    cuts ending at zero). Labels: reduce slowly, about 1-2 weeks; a 7+ day taper is not flagged.
-    """
-    taper = int(_limit("taper_days"))
-    flags = []
-    for route in scales.ROUTES:
-        days_of_dose = day_doses(changes, route)
-        for index, change in enumerate(days_of_dose):
-            if index == 0 or change.daily_dose != 0 or days_of_dose[index - 1].daily_dose == 0:
-                continue
-            first_cut = index
-            while first_cut > 1 and (
-                days_of_dose[first_cut - 1].daily_dose < days_of_dose[first_cut - 2].daily_dose
-            ):
-                first_cut -= 1
-            began = days_of_dose[first_cut].effective_date
-            if (change.effective_date - began).days < taper:
-                flags.append(_abrupt_flag(change, began, patient))
-    return flags
-
-
-def _abrupt_flag(change: DoseChange, began: date, patient: PatientContext) -> Flag:
-    elapsed = (change.effective_date - began).days
-    how = "in one step" if elapsed == 0 else f"{elapsed} days after the reduction began"
-    message = (
-        f"{scales.ROUTES[change.route or '']} baclofen reached zero on "
-        f"{change.effective_date:%d %b %Y}, {how}. The labels advise reducing slowly over "
-        f"about 1-2 weeks. Watch for withdrawal: {WITHDRAWAL_SIGNS}."
-        + _high_risk_note(patient, change.route)
-    )
-    return _dose_flag("abrupt_stop", "warning", message, change, "taper_days")
-
-
-def _high_risk_note(patient: PatientContext, route: str | None) -> str:
-    """Lioresal Intrathecal label: higher withdrawal risk with injury at T6 or above."""
-    if route == "oral" or not patient.sci_level:
-        return ""
-    if scales.level_at_or_above_t6(patient.sci_level):
-        return f" Injury at {patient.sci_level} (T6 or above) raises the withdrawal risk."
-    return ""
-
-
-def reported_stop_flags(
-    changes: Sequence[DoseChange], visits: Sequence[VisitRecord], patient: PatientContext
-) -> list[Flag]:
-    """Flag a visit recording the drug as stopped while a dose above zero is in force.
-
-    Labels: abrupt withdrawal is dangerous; a stop the regimen already shows (dose 0 in force
-    on every route) was planned and is judged by `abrupt_stop_flags` instead.
-    """
-    valid = [c for c in changes if c.is_valid]
-    flags = []
-    for visit in visits:
-        if visit.adherence != "stopped":
-            continue
-        in_force = [dose_in_force(valid, visit.visit_date, route) for route in scales.ROUTES]
-        known = [c for c in in_force if c is not None]
-        if known and all(c.daily_dose == 0 for c in known):
-            continue
-        regimen = "while the regimen shows it still prescribed" if known else "abruptly"
-        message = (
-            f"The visit of {visit.visit_date:%d %b %Y} records that baclofen was stopped "
-            f"{regimen}. The labels advise reducing slowly over about 1-2 weeks. "
-            f"Watch for withdrawal: {WITHDRAWAL_SIGNS}."
-        )
-        routes = {c.route for c in known if c.daily_dose > 0}
-        message += _high_risk_note(patient, "intrathecal" if routes != {"oral"} else "oral")
-        source = THRESHOLD_BY_KEY["taper_days"].source
-        flags.append(
-            _visit_flag("reported_stop", "warning", message, source, visit, None, "taper_days")
-        )
-    return flags
 
 
 def intrathecal_step_flags(changes: Sequence[DoseChange], patient: PatientContext) -> list[Flag]:
@@ -222,7 +119,7 @@ def intrathecal_step_flags(changes: Sequence[DoseChange], patient: PatientContex
     """
     origin = scales.spasticity_origin(patient.diagnosis)
     key = "it_step_spinal" if origin == "spinal" else "it_step_cerebral"
-    limit = _limit(key)
+    limit = threshold_value(key)
     days_of_dose = day_doses(changes, "intrathecal")
     flags = []
     for change in days_of_dose:
@@ -240,7 +137,7 @@ def intrathecal_step_flags(changes: Sequence[DoseChange], patient: PatientContex
                 f"{change.effective_date:%d %b %Y}; the label titrates by at most {limit}% "
                 f"per 24 h ({who})."
             )
-            flags.append(_dose_flag("intrathecal_step_fast", "warning", message, change, key))
+            flags.append(dose_flag("intrathecal_step_fast", "warning", message, change, key))
     return flags
 
 
@@ -254,7 +151,7 @@ def renal_flags(changes: Sequence[DoseChange], patient: PatientContext) -> list[
     oral = day_doses(changes, "oral")
     if not oral or oral[-1].daily_dose <= 0:
         return []
-    avoid, caution = _limit("egfr_avoid"), _limit("egfr_caution")
+    avoid, caution = threshold_value("egfr_avoid"), threshold_value("egfr_caution")
     egfr = None if patient.egfr is None else Decimal(str(patient.egfr))
     if patient.on_dialysis or (egfr is not None and egfr < avoid):
         reason = "The patient is on dialysis" if patient.on_dialysis else f"eGFR is {egfr}"
@@ -306,7 +203,7 @@ def side_effect_flags(changes: Sequence[DoseChange], visits: Sequence[VisitRecor
         )
         source = "Baclofen tablet label, adverse reactions"
         flags.append(
-            _visit_flag("side_effect_after_increase", "caution", message, source, visit, after)
+            visit_flag("side_effect_after_increase", "caution", message, source, visit, after)
         )
     return flags
 
@@ -333,7 +230,7 @@ def rater_flags(visits: Sequence[VisitRecord]) -> list[Flag]:
                 "grades from different raters are less comparable."
             )
             source = "Baunsgaard 2016 (inter-rater agreement of the MAS is weak)"
-            flags.append(_visit_flag("rater_changed", "info", message, source, visit))
+            flags.append(visit_flag("rater_changed", "info", message, source, visit))
     return flags
 
 
