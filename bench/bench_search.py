@@ -116,7 +116,7 @@ def _search_alone(query: str, repeat: int) -> dict:
 
     from spastic.extensions import db
     from spastic.models import User
-    from spastic.patients import _search
+    from spastic.patients.views import _search
 
     seen = []
 

@@ -56,18 +56,11 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from spastic import (
-        admin,
-        auth,
-        exports,
-        health,
-        patients,
-        regimen,
-        reports,
-        sharing,
-        trends,
-        visits,
-    )
+    from spastic import exports, health, reports, sharing, trends, visits
+    from spastic.accounts import admin_views as admin
+    from spastic.accounts import views as auth
+    from spastic.patients import dose_views as regimen
+    from spastic.patients import views as patients
 
     blueprints = (auth, admin, health, patients, regimen, visits, trends, exports, reports, sharing)
     for module in blueprints:
@@ -75,7 +68,8 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_hooks(app: Flask) -> None:
-    from spastic import cli, errors, filters, security, sessions
+    from spastic import cli, errors, filters, security
+    from spastic.accounts import sessions
 
     sessions.register(app)
     security.register(app)

@@ -8,10 +8,10 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from spastic import audit
+from spastic.accounts.forms import NewUser
+from spastic.accounts.passwords import password_problem
 from spastic.extensions import db
-from spastic.forms import NewUser
 from spastic.models import AuditEvent, Clinic, User
-from spastic.passwords import password_problem
 
 
 def register(app: Flask) -> None:
@@ -34,7 +34,7 @@ def register(app: Flask) -> None:
 @click.password_option(help="Asked for when not given.")
 def create_user_command(clinic_name, email, name, role, password):
     """Create a user (and the clinic if it does not exist yet)."""
-    from spastic.admin import create_user, email_taken
+    from spastic.accounts.users import create_user, email_taken
 
     email = email.strip().lower()
     problem = password_problem(password, email=email)

@@ -9,13 +9,14 @@ from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from spastic.admin import create_user
+from spastic.accounts.forms import NewUser
+from spastic.accounts.users import create_user
 from spastic.clinical.scales import ROUTE_UNITS
 from spastic.demo_visits import add_demo_visits
 from spastic.extensions import db
-from spastic.forms import DoseEntry, NewUser, PatientDetails
 from spastic.models import Clinic, User
-from spastic.patient_records import add_dose_change, create_patient
+from spastic.patients.forms import DoseEntry, PatientDetails
+from spastic.patients.records import add_dose_change, create_patient
 
 DEMO_PASSWORD = "spastic-demo"  # noqa: S105 - published in the README for the demo only
 PATIENTS_FILE = Path(__file__).with_name("demo_patients.json")

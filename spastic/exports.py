@@ -20,7 +20,7 @@ from spastic.access import patient_for
 from spastic.clinical import dosing, scales
 from spastic.extensions import db
 from spastic.models import Patient, SummaryDocument, Visit, utcnow
-from spastic.regimen import as_pure_changes
+from spastic.patients.regimen import as_pure_changes
 from spastic.visit_content import as_record, effective_content, signed_visits
 
 bp = Blueprint("exports", __name__, url_prefix="/patients/<int:patient_id>")

@@ -19,7 +19,7 @@ from wtforms.validators import (
 )
 
 from spastic.clinical import scales
-from spastic.forms import CheckboxList, choices
+from spastic.fields import CheckboxList, choices
 
 
 def _text_or_none(value):

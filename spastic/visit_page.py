@@ -6,7 +6,7 @@ from datetime import date
 from spastic import share_links
 from spastic.clinical import dosing, scales
 from spastic.models import Draft, Visit
-from spastic.regimen import as_pure_changes
+from spastic.patients.regimen import as_pure_changes
 from spastic.visit_content import carried_grades, content_of, effective_content, signed_visits
 
 SCALAR_LABELS = {

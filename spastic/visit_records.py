@@ -8,7 +8,6 @@ from datetime import date
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
 
 from spastic import audit
 from spastic.clinical import scales
@@ -24,6 +23,7 @@ from spastic.models import (
     Visit,
     utcnow,
 )
+from spastic.patients.history import open_draft_of
 from spastic.visit_content import (
     carried_grades,
     content_of,
@@ -68,25 +68,6 @@ def edit_conflict(draft: Draft) -> VersionConflict | None:
         draft.base_version = visit.version  # shown the differences, the next Save keeps yours
         return conflict
     return None
-
-
-def visits_of(patient_id: int) -> list[Visit]:
-    """Return all of a patient's visits, newest first."""
-    return db.session.scalars(
-        select(Visit)
-        .where(Visit.patient_id == patient_id)
-        .order_by(Visit.visit_date.desc(), Visit.id.desc())
-        .options(selectinload(Visit.amendments))
-    ).all()
-
-
-def open_draft_of(patient_id: int) -> Draft | None:
-    """Return the patient's new visit in progress, if any."""
-    return db.session.scalar(
-        select(Draft).where(
-            Draft.patient_id == patient_id, Draft.visit_id.is_(None), Draft.consumed_at.is_(None)
-        )
-    )
 
 
 def open_draft(patient: Patient, user: User) -> Draft:

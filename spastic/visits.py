@@ -20,10 +20,10 @@ from werkzeug.datastructures import MultiDict
 
 from spastic import audit, visit_records
 from spastic.access import draft_for, patient_for, visit_for
+from spastic.accounts.passwords import verify_password
 from spastic.errors import reshow_on_expired_form
 from spastic.extensions import db
 from spastic.filters import time_local
-from spastic.passwords import verify_password
 from spastic.visit_forms import VisitForm, as_visit_input, check_carried
 from spastic.visit_page import amend_context, conflict_rows, form_context, visit_page_context
 

@@ -8,10 +8,10 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from spastic import patient_records
 from spastic.extensions import db
-from spastic.forms import DoseEntry
 from spastic.models import AuditEvent, DoseChange, Patient, User
+from spastic.patients import records as patient_records
+from spastic.patients.forms import DoseEntry
 
 TODAY = date.today()
 

@@ -14,7 +14,7 @@ from spastic.clinical.records import PatientContext
 from spastic.clinical.scoring import compute_trend, format_change, format_index
 from spastic.extensions import db
 from spastic.models import AuditEvent, DoseChange, MasScore, Patient, SideEffect, Visit
-from spastic.regimen import as_pure_changes
+from spastic.patients.regimen import as_pure_changes
 from spastic.visit_content import as_record, signed_visits
 
 ELBOW, KNEE = "elbow_flexors", "knee_extensors"

@@ -7,8 +7,8 @@ from sqlalchemy import select
 
 from spastic import audit
 from spastic.extensions import db
-from spastic.forms import DoseEntry, PatientDetails
 from spastic.models import DoseChange, Patient, User
+from spastic.patients.forms import DoseEntry, PatientDetails
 
 _PATIENT_FIELDS = [f for f in PatientDetails.__dataclass_fields__ if f != "care_team_ids"]
 

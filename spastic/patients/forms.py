@@ -1,24 +1,19 @@
-"""Forms: each validates request data and hands the domain a frozen value object."""
+"""Patient and regimen forms: details, care team, dose changes."""
 
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from zoneinfo import available_timezones
 
-import email_validator
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
     EmailField,
-    PasswordField,
     RadioField,
     SelectField,
-    SelectMultipleField,
     StringField,
     TextAreaField,
 )
-from wtforms.fields.choices import SelectChoice
 from wtforms.validators import (
     DataRequired,
     Email,
@@ -27,100 +22,11 @@ from wtforms.validators import (
     Optional,
     ValidationError,
 )
-from wtforms.widgets import CheckboxInput, ListWidget
 
 from spastic.clinical import dosing, scales
-from spastic.models import ROLES
-from spastic.passwords import password_problem
+from spastic.fields import CheckboxList, choices
 
-# Demo and test accounts use the reserved .test domain (RFC 2606); accept it like any other.
-if "test" in email_validator.SPECIAL_USE_DOMAIN_NAMES:
-    email_validator.SPECIAL_USE_DOMAIN_NAMES.remove("test")
-
-
-class CheckboxList(SelectMultipleField):
-    """Several choices shown as a list of checkboxes (touch-friendly, no hidden select)."""
-
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
-
-    def pre_validate(self, form):
-        try:
-            super().pre_validate(form)
-        except ValidationError:
-            raise ValidationError("Choose only from the options shown.") from None
-
-
-def choices(mapping: dict, blank: str | None = None) -> list[SelectChoice]:
-    """Turn {value: label} into WTForms choices, optionally after a blank first option."""
-    options = [SelectChoice(value, label) for value, label in mapping.items()]
-    return [SelectChoice("", blank), *options] if blank is not None else options
-
-
-class LoginForm(FlaskForm):
-    email = EmailField(
-        "Email", validators=[DataRequired("Enter your email address."), Length(max=254)]
-    )
-    password = PasswordField(
-        "Password", validators=[DataRequired("Enter your password."), Length(max=200)]
-    )
-
-
-@dataclass(frozen=True)
-class NewUser:
-    email: str
-    name: str
-    role: str
-    password: str
-
-
-class UserForm(FlaskForm):
-    name = StringField(
-        "Full name", validators=[DataRequired("Enter the user's full name."), Length(max=120)]
-    )
-    email = EmailField(
-        "Email",
-        validators=[
-            DataRequired("Enter the user's email address."),
-            Email("Enter a valid email address."),
-        ],
-    )
-    role = SelectField("Role", choices=choices({r: r.capitalize() for r in ROLES}))
-    password = PasswordField(
-        "First password", validators=[DataRequired("Give a first password for the user.")]
-    )
-
-    def validate_password(self, field):
-        problem = password_problem(field.data or "", email=self.email.data or "")
-        if problem:
-            raise ValidationError(problem)
-
-    def as_new_user(self) -> NewUser:
-        return NewUser(
-            email=self.email.data.strip().lower(),
-            name=self.name.data.strip(),
-            role=self.role.data,
-            password=self.password.data,
-        )
-
-
-class PasswordChangeForm(FlaskForm):
-    current_password = PasswordField(
-        "Current password", validators=[DataRequired("Enter your current password.")]
-    )
-    new_password = PasswordField("New password", validators=[DataRequired("Enter a new password.")])
-    confirm = PasswordField(
-        "New password again", validators=[DataRequired("Enter the new password again.")]
-    )
-
-    def validate_new_password(self, field):
-        problem = password_problem(field.data or "")
-        if problem:
-            raise ValidationError(problem)
-
-    def validate_confirm(self, field):
-        if field.data != self.new_password.data:
-            raise ValidationError("The two new passwords are not the same.")
+DOSE_UNITS = {"mg/day": "mg/day", "mcg/day": "mcg/day", "mL/day": "mL/day (volume)"}
 
 
 @dataclass(frozen=True)
@@ -249,9 +155,6 @@ class DoseEntry:
     reason: str
 
 
-DOSE_UNITS = {"mg/day": "mg/day", "mcg/day": "mcg/day", "mL/day": "mL/day (volume)"}
-
-
 class DoseChangeForm(FlaskForm):
     effective_date = DateField(
         "Effective from",
@@ -325,25 +228,3 @@ def _decimal(text: str | None) -> Decimal | None:
     except InvalidOperation:
         return None
     return value if value.is_finite() else None
-
-
-@dataclass(frozen=True)
-class ClinicSettings:
-    paper_size: str
-    timezone: str
-
-
-class ClinicSettingsForm(FlaskForm):
-    paper_size = RadioField(
-        "Paper size of PDF summaries",
-        choices=choices({"A4": "A4", "Letter": "US Letter"}),
-        validators=[InputRequired("Choose a paper size.")],
-    )
-    timezone = SelectField(
-        "Time zone for signatures and times",
-        choices=choices({zone: zone for zone in sorted(available_timezones())}),
-        validators=[InputRequired("Choose a time zone.")],
-    )
-
-    def as_settings(self) -> ClinicSettings:
-        return ClinicSettings(paper_size=self.paper_size.data, timezone=self.timezone.data)

@@ -11,17 +11,18 @@ from spastic.access import patient_for, role_required, visible_patients
 from spastic.clinical import dosing
 from spastic.errors import reshow_on_expired_form
 from spastic.extensions import db
-from spastic.forms import PatientForm, choices
+from spastic.fields import choices
 from spastic.models import Patient
-from spastic.patient_records import (
+from spastic.patients.forms import PatientForm
+from spastic.patients.history import open_draft_of, visits_of
+from spastic.patients.records import (
     DuplicateMRN,
     create_patient,
     physicians_of,
     snapshot,
     update_patient,
 )
-from spastic.regimen import as_pure_changes
-from spastic.visit_records import open_draft_of, visits_of
+from spastic.patients.regimen import as_pure_changes
 
 bp = Blueprint("patients", __name__, url_prefix="/patients")
 SEARCH_LIMIT = 50

@@ -1,7 +1,6 @@
 """The baclofen regimen: dated changes of the total daily dose."""
 
 import secrets
-from collections.abc import Iterable
 from datetime import date
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -11,26 +10,11 @@ from spastic.access import patient_for
 from spastic.clinical import dosing, scales
 from spastic.errors import reshow_on_expired_form
 from spastic.extensions import db
-from spastic.forms import DoseChangeForm
-from spastic.models import DoseChange
-from spastic.patient_records import add_dose_change
+from spastic.patients.forms import DoseChangeForm
+from spastic.patients.records import add_dose_change
+from spastic.patients.regimen import as_pure_changes
 
 bp = Blueprint("regimen", __name__, url_prefix="/patients/<int:patient_id>/doses")
-
-
-def as_pure_changes(changes: Iterable[DoseChange]) -> list[dosing.DoseChange]:
-    """Hand stored regimen rows to the pure dosing code."""
-    return [
-        dosing.DoseChange(
-            effective_date=c.effective_date,
-            route=c.route,
-            daily_dose=c.daily_dose,
-            unit=c.unit,
-            sequence=c.id,
-            stopped=c.stopped,
-        )
-        for c in changes
-    ]
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -52,7 +36,9 @@ def new(patient_id: int):
         if created:
             flash("The regimen change is recorded.", "success")
         return redirect(url_for("patients.detail", patient_id=patient.id))
-    return render_template("regimen/form.html", form=form, patient=patient, submission_key=key)
+    return render_template(
+        "patients/dose_form.html", form=form, patient=patient, submission_key=key
+    )
 
 
 def dosing_unit(route: str | None) -> str:

@@ -4,39 +4,19 @@ from dataclasses import asdict
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from spastic import audit, sessions
+from spastic import audit
 from spastic.access import role_required
+from spastic.accounts import sessions
+from spastic.accounts.forms import ClinicSettingsForm, UserForm
+from spastic.accounts.users import create_user, email_taken
 from spastic.errors import reshow_on_expired_form
 from spastic.extensions import db
-from spastic.forms import ClinicSettingsForm, NewUser, UserForm
-from spastic.models import AuditEvent, Clinic, Patient, User
-from spastic.passwords import hash_password
+from spastic.models import AuditEvent, Patient, User
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 AUDIT_PAGE = 500
-
-
-def create_user(clinic: Clinic, new: NewUser) -> User:
-    """Create a user in a clinic (the caller commits); used by the admin page and the CLI."""
-    user = User(
-        clinic=clinic,
-        email=new.email,
-        name=new.name,
-        role=new.role,
-        password_hash=hash_password(new.password),
-    )
-    db.session.add(user)
-    db.session.flush()
-    changes = {"email": (None, new.email), "name": (None, new.name), "role": (None, new.role)}
-    audit.record("create", entity="user", entity_id=user.id, changes=changes, clinic_id=clinic.id)
-    return user
-
-
-def email_taken(email: str) -> bool:
-    """Return whether any account, in any clinic, already uses this email."""
-    return db.session.scalar(select(User.id).where(func.lower(User.email) == email)) is not None
 
 
 @bp.get("/users")
@@ -46,7 +26,7 @@ def users():
     rows = db.session.scalars(
         select(User).where(User.clinic_id == current_user.clinic_id).order_by(User.name)
     ).all()
-    return render_template("admin/users.html", users=rows)
+    return render_template("accounts/users.html", users=rows)
 
 
 @bp.route("/users/new", methods=["GET", "POST"])
@@ -64,7 +44,7 @@ def new_user():
             db.session.commit()
             flash(f"{new.name} can now log in as {new.role}.", "success")
             return redirect(url_for("admin.users"))
-    return render_template("admin/user_form.html", form=form)
+    return render_template("accounts/user_form.html", form=form)
 
 
 @bp.post("/users/<int:user_id>/active")
@@ -112,7 +92,7 @@ def audit_trail():
         audit.record("view_audit", entity="patient", entity_id=patient.id, patient_id=patient.id)
         db.session.commit()
     return render_template(
-        "admin/audit.html", mrn=mrn, patient=patient, events=events, limit=AUDIT_PAGE
+        "accounts/audit.html", mrn=mrn, patient=patient, events=events, limit=AUDIT_PAGE
     )
 
 
@@ -132,4 +112,4 @@ def clinic_settings():
         db.session.commit()
         flash("Clinic settings saved.", "success")
         return redirect(url_for("admin.clinic_settings"))
-    return render_template("admin/clinic.html", form=form, clinic=clinic)
+    return render_template("accounts/clinic.html", form=form, clinic=clinic)

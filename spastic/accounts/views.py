@@ -15,12 +15,13 @@ from flask import (
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import func, select
 
-from spastic import audit, sessions
+from spastic import audit
+from spastic.accounts import sessions
+from spastic.accounts.forms import LoginForm, PasswordChangeForm
+from spastic.accounts.passwords import hash_password, verify_password
 from spastic.errors import reshow_on_expired_form
 from spastic.extensions import db, limiter
-from spastic.forms import LoginForm, PasswordChangeForm
 from spastic.models import User, utcnow
-from spastic.passwords import hash_password, verify_password
 
 bp = Blueprint("auth", __name__)
 
@@ -54,7 +55,7 @@ def login():
             db.session.commit()
             return redirect(_safe_next() or url_for("auth.index"))
         form.password.errors = [BAD_LOGIN]
-    return render_template("auth/login.html", form=form)
+    return render_template("accounts/login.html", form=form)
 
 
 @bp.post("/logout")
@@ -88,7 +89,7 @@ def change_password():
             db.session.commit()
             flash("Your password is changed. Other devices were logged out.", "success")
             return redirect(url_for("auth.index"))
-    return render_template("auth/password.html", form=form)
+    return render_template("accounts/password.html", form=form)
 
 
 @bp.get("/account/ping")

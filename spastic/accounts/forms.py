@@ -1,0 +1,112 @@
+"""Account forms: login, users, passwords, clinic settings."""
+
+from dataclasses import dataclass
+from zoneinfo import available_timezones
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    EmailField,
+    PasswordField,
+    RadioField,
+    SelectField,
+    StringField,
+)
+from wtforms.validators import (
+    DataRequired,
+    Email,
+    InputRequired,
+    Length,
+    ValidationError,
+)
+
+from spastic.accounts.passwords import password_problem
+from spastic.fields import choices
+from spastic.models import ROLES
+
+
+class LoginForm(FlaskForm):
+    email = EmailField(
+        "Email", validators=[DataRequired("Enter your email address."), Length(max=254)]
+    )
+    password = PasswordField(
+        "Password", validators=[DataRequired("Enter your password."), Length(max=200)]
+    )
+
+
+@dataclass(frozen=True)
+class NewUser:
+    email: str
+    name: str
+    role: str
+    password: str
+
+
+class UserForm(FlaskForm):
+    name = StringField(
+        "Full name", validators=[DataRequired("Enter the user's full name."), Length(max=120)]
+    )
+    email = EmailField(
+        "Email",
+        validators=[
+            DataRequired("Enter the user's email address."),
+            Email("Enter a valid email address."),
+        ],
+    )
+    role = SelectField("Role", choices=choices({r: r.capitalize() for r in ROLES}))
+    password = PasswordField(
+        "First password", validators=[DataRequired("Give a first password for the user.")]
+    )
+
+    def validate_password(self, field):
+        problem = password_problem(field.data or "", email=self.email.data or "")
+        if problem:
+            raise ValidationError(problem)
+
+    def as_new_user(self) -> NewUser:
+        return NewUser(
+            email=self.email.data.strip().lower(),
+            name=self.name.data.strip(),
+            role=self.role.data,
+            password=self.password.data,
+        )
+
+
+class PasswordChangeForm(FlaskForm):
+    current_password = PasswordField(
+        "Current password", validators=[DataRequired("Enter your current password.")]
+    )
+    new_password = PasswordField("New password", validators=[DataRequired("Enter a new password.")])
+    confirm = PasswordField(
+        "New password again", validators=[DataRequired("Enter the new password again.")]
+    )
+
+    def validate_new_password(self, field):
+        problem = password_problem(field.data or "")
+        if problem:
+            raise ValidationError(problem)
+
+    def validate_confirm(self, field):
+        if field.data != self.new_password.data:
+            raise ValidationError("The two new passwords are not the same.")
+
+
+@dataclass(frozen=True)
+class ClinicSettings:
+    paper_size: str
+    timezone: str
+
+
+class ClinicSettingsForm(FlaskForm):
+    paper_size = RadioField(
+        "Paper size of PDF summaries",
+        choices=choices({"A4": "A4", "Letter": "US Letter"}),
+        validators=[InputRequired("Choose a paper size.")],
+    )
+    timezone = SelectField(
+        "Time zone for signatures and times",
+        choices=choices({zone: zone for zone in sorted(available_timezones())}),
+        validators=[InputRequired("Choose a time zone.")],
+    )
+
+    def as_settings(self) -> ClinicSettings:
+        return ClinicSettings(paper_size=self.paper_size.data, timezone=self.timezone.data)
