@@ -56,9 +56,9 @@ def _save_and_sign(app, count: int) -> None:
     """Save `count` visits through the app (open the form, post it), then sign them."""
     from flask_login import login_user
 
-    from spastic import visit_records
     from spastic.extensions import db
     from spastic.models import Clinic, Patient, User, Visit
+    from spastic.visits import records as visit_records
 
     patients = db.session.scalars(
         select(Patient.id).join(Clinic).where(Clinic.name == "Demo Rehab").order_by(Patient.id)

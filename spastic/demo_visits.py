@@ -19,8 +19,8 @@ from spastic import audit
 from spastic.clinical import scales
 from spastic.extensions import db
 from spastic.models import MasScore, Patient, SideEffect, User, Visit, utcnow
-from spastic.visit_content import content_of
-from spastic.visit_records import content_hash
+from spastic.visits.content import content_of
+from spastic.visits.records import content_hash
 
 PLANS_FILE = Path(__file__).with_name("demo_visits.json")
 SIGNATURE_MEANING = "I performed and recorded this assessment"

@@ -21,7 +21,7 @@ from spastic.clinical import dosing, scales
 from spastic.extensions import db
 from spastic.models import Patient, SummaryDocument, Visit, utcnow
 from spastic.patients.regimen import as_pure_changes
-from spastic.visit_content import as_record, effective_content, signed_visits
+from spastic.visits.content import as_record, effective_content, signed_visits
 
 bp = Blueprint("exports", __name__, url_prefix="/patients/<int:patient_id>")
 

@@ -8,8 +8,6 @@ from flask import Flask
 from flask_login import current_user
 
 from spastic.clinical import scales
-from spastic.visit_content import tardieu_display
-from spastic.visit_page import label_for
 
 
 def register(app: Flask) -> None:
@@ -17,8 +15,6 @@ def register(app: Flask) -> None:
     app.add_template_filter(age)
     app.add_template_filter(dose_number)
     app.add_template_filter(time_local)
-    app.add_template_filter(label_for, "content_label")
-    app.add_template_filter(tardieu_display)
     app.add_template_filter(lambda score: scales.pain_band(int(score)), "pain_band")
     app.add_template_filter(_lookup(scales.PENN_FREQUENCY), "penn_frequency")
     app.add_template_filter(_lookup(scales.PENN_SEVERITY), "penn_severity")

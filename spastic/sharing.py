@@ -16,7 +16,7 @@ from spastic import mail, reports, share_links
 from spastic.access import visit_for
 from spastic.extensions import csrf, db, limiter, login_manager
 from spastic.filters import datetime_in
-from spastic.visit_page import visit_page_context
+from spastic.visits.page import visit_page_context
 
 bp = Blueprint("sharing", __name__)
 SUBJECT = "A spasticity visit summary from {clinic} is available"

@@ -15,8 +15,8 @@ from spastic.clinical.scoring import Trend, VisitTrend, compute_trend
 from spastic.models import Visit
 from spastic.patients.regimen import as_pure_changes
 from spastic.trend_view import change_rows, patient_context, regimen_label
-from spastic.visit_content import as_record, effective_content, signed_visits, tardieu_display
-from spastic.visit_page import label_for
+from spastic.visits.content import as_record, effective_content, signed_visits
+from spastic.visits.labels import label_for, tardieu_display
 
 
 @dataclass(frozen=True)

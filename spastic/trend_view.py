@@ -24,7 +24,7 @@ from spastic.clinical.scoring import (
 )
 from spastic.models import Patient
 from spastic.patients.regimen import as_pure_changes
-from spastic.visit_content import as_record, signed_visits
+from spastic.visits.content import as_record, signed_visits
 
 # Number formats for templates: the page and the PDF print every number through these.
 FORMAT = SimpleNamespace(

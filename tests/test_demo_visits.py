@@ -9,8 +9,8 @@ from spastic import demo_visits
 from spastic.extensions import db
 from spastic.models import AuditEvent, Patient, User, Visit
 from spastic.trend_view import load_trend
-from spastic.visit_content import content_of, signed_visits
-from spastic.visit_records import content_hash
+from spastic.visits.content import content_of, signed_visits
+from spastic.visits.records import content_hash
 
 
 @pytest.fixture

@@ -31,9 +31,9 @@ from sqlalchemy import select, update
 from spastic.clinical import scales
 from spastic.extensions import db
 from spastic.models import ROLES, Base, Draft, Patient, Visit
-from spastic.visit_content import SCALAR_FIELDS
-from spastic.visit_page import conflict_rows
-from spastic.visits import SIGNATURE_MEANINGS
+from spastic.visits.content import SCALAR_FIELDS
+from spastic.visits.page import conflict_rows
+from spastic.visits.views import SIGNATURE_MEANINGS
 from tests.conftest import PASSWORD, PASSWORD_HASH
 from tests.test_visits import _start, _visit_data
 

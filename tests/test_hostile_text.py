@@ -27,7 +27,7 @@ from sqlalchemy import select
 
 from spastic.extensions import db
 from spastic.models import Amendment, DoseChange, Draft, Patient, User, Visit
-from spastic.visits import SIGNATURE_MEANINGS
+from spastic.visits.views import SIGNATURE_MEANINGS
 from tests.conftest import PASSWORD, PASSWORD_HASH
 from tests.test_visits import _start, _visit_data
 

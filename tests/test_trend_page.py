@@ -15,7 +15,7 @@ from spastic.clinical.scoring import compute_trend, format_change, format_index
 from spastic.extensions import db
 from spastic.models import AuditEvent, DoseChange, MasScore, Patient, SideEffect, Visit
 from spastic.patients.regimen import as_pure_changes
-from spastic.visit_content import as_record, signed_visits
+from spastic.visits.content import as_record, signed_visits
 
 ELBOW, KNEE = "elbow_flexors", "knee_extensors"
 

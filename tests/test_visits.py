@@ -7,7 +7,6 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from spastic import visit_records
 from spastic.extensions import db
 from spastic.models import (
     Amendment,
@@ -19,7 +18,8 @@ from spastic.models import (
     User,
     Visit,
 )
-from spastic.visit_forms import VisitInput
+from spastic.visits import records as visit_records
+from spastic.visits.forms import VisitInput
 from tests.conftest import PASSWORD
 from tests.test_regimen import twice_at_once
 

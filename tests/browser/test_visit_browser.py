@@ -15,7 +15,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from spastic.clinical import scales
-from spastic.visit_records import DEFAULT_MUSCLES
+from spastic.visits.records import DEFAULT_MUSCLES
 from tests.browser.conftest import VIEWPORTS, login
 from tests.browser.test_patients_browser import assert_fits_tablet
 

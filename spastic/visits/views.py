@@ -18,16 +18,20 @@ from flask_login import current_user, login_required
 from flask_wtf.csrf import generate_csrf
 from werkzeug.datastructures import MultiDict
 
-from spastic import audit, visit_records
+from spastic import audit
 from spastic.access import draft_for, patient_for, visit_for
 from spastic.accounts.passwords import verify_password
 from spastic.errors import reshow_on_expired_form
 from spastic.extensions import db
 from spastic.filters import time_local
-from spastic.visit_forms import VisitForm, as_visit_input, check_carried
-from spastic.visit_page import amend_context, conflict_rows, form_context, visit_page_context
+from spastic.visits import records as visit_records
+from spastic.visits.forms import VisitForm, as_visit_input, check_carried
+from spastic.visits.labels import label_for, tardieu_display
+from spastic.visits.page import amend_context, conflict_rows, form_context, visit_page_context
 
 bp = Blueprint("visits", __name__)
+bp.add_app_template_filter(label_for, "content_label")
+bp.add_app_template_filter(tardieu_display)
 NOT_STORED = {"csrf_token", "version", "submission_key"}
 SIGNATURE_MEANINGS = (
     "I performed and recorded this assessment",

@@ -24,13 +24,13 @@ from spastic.models import (
     utcnow,
 )
 from spastic.patients.history import open_draft_of
-from spastic.visit_content import (
+from spastic.visits.content import (
     carried_grades,
     content_of,
     effective_content,
     payload_from_content,
 )
-from spastic.visit_forms import VisitInput, carry_name, mas_name
+from spastic.visits.forms import VisitInput, carry_name, mas_name
 
 DEFAULT_MUSCLES = tuple(m.code for m in scales.MUSCLES if m.limb == "lower")
 

@@ -7,39 +7,8 @@ from spastic import share_links
 from spastic.clinical import dosing, scales
 from spastic.models import Draft, Visit
 from spastic.patients.regimen import as_pure_changes
-from spastic.visit_content import carried_grades, content_of, effective_content, signed_visits
-
-SCALAR_LABELS = {
-    "visit_date": "Visit date",
-    "rater": "Rater",
-    "muscles": "Muscles assessed",
-    "pain_now": "Pain now",
-    "pain_worst": "Worst pain, last 24 h",
-    "penn_frequency": "Penn spasm frequency",
-    "penn_severity": "Spasm severity",
-    "adherence": "Taking baclofen",
-    "notes": "Notes",
-    "side_effect_other_detail": "Other side effect",
-}
-TARDIEU_LABELS = {"r1": "R1", "r2": "R2", "quality": "quality", "velocity": "velocity"}
-
-
-def label_for(key: str) -> str:
-    """Name a form field or content key the way a clinician would read it."""
-    if key in SCALAR_LABELS:
-        return SCALAR_LABELS[key]
-    kind, _, rest = key.replace(":", "-").partition("-")
-    if kind == "se":
-        return f"Side effect: {scales.SIDE_EFFECTS.get(rest, rest)}"
-    muscle, side, part = ([*rest.split("-"), "", ""])[:3]
-    if muscle not in scales.MUSCLE_BY_CODE:
-        return key
-    name = f"{scales.MUSCLE_BY_CODE[muscle].label} - {scales.SIDE_LABELS.get(side, side)}"
-    if kind == "tardieu":
-        return f"{name}: Tardieu {TARDIEU_LABELS.get(part, part)}"
-    if kind == "carry":
-        return f"{name}: carried grade"
-    return name
+from spastic.visits.content import carried_grades, content_of, effective_content, signed_visits
+from spastic.visits.labels import label_for
 
 
 def dose_on(patient, when: date | None):

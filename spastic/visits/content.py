@@ -66,17 +66,6 @@ def tardieu_parts(text: str | None) -> dict:
     return dict(item.split("=", 1) for item in (text or "").split(",") if "=" in item)
 
 
-def tardieu_display(text: str | None) -> str:
-    """Print a Tardieu record as clinicians write it: R1 40°, R2 90°, X 2, V3."""
-    parts = tardieu_parts(text)
-    shown = [
-        f"R1 {parts['r1']}°" if "r1" in parts else "",
-        f"R2 {parts['r2']}°" if "r2" in parts else "",
-    ]
-    shown += [f"X {parts['quality']}" if "quality" in parts else "", parts.get("velocity", "")]
-    return ", ".join(p for p in shown if p)
-
-
 def payload_from_content(content: dict) -> dict:
     """Turn a visit's content back into form data (to edit or amend it)."""
     payload: dict = {"muscles": sorted({k.split(":")[1] for k in content if k.startswith("mas:")})}
