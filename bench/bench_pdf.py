@@ -56,10 +56,10 @@ def _signed_visit_ids(app) -> list[int]:
 def _html_of(app, visit_id: int) -> str:
     from flask import render_template
 
-    from spastic.charts import data_uri, trend_chart
     from spastic.extensions import db
     from spastic.models import Visit
     from spastic.reports import summary_sources
+    from spastic.trends.charts import data_uri, trend_chart
 
     with app.test_request_context():
         visit = db.session.get(Visit, visit_id)

@@ -11,11 +11,11 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from spastic import audit, pdf
 from spastic.access import visit_for
-from spastic.charts import data_uri, trend_chart
 from spastic.exports import visit_bundle_for
 from spastic.extensions import db
 from spastic.models import SummaryDocument, Visit, utcnow
 from spastic.summary import summary_context
+from spastic.trends.charts import data_uri, trend_chart
 
 bp = Blueprint("reports", __name__)
 PAPER = {"A4": "A4", "Letter": "letter"}

@@ -8,13 +8,13 @@ import json
 from dataclasses import dataclass
 from datetime import date
 
-from spastic.charts import chart_series
 from spastic.clinical import scales
 from spastic.clinical.comparison import Comparison
 from spastic.clinical.scoring import Trend, VisitTrend, compute_trend
 from spastic.models import Visit
 from spastic.patients.regimen import as_pure_changes
-from spastic.trend_view import change_rows, patient_context, regimen_label
+from spastic.trends.charts import chart_series
+from spastic.trends.presenter import change_rows, patient_context, regimen_label
 from spastic.visits.content import as_record, effective_content, signed_visits
 from spastic.visits.labels import label_for, tardieu_display
 

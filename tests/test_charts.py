@@ -8,10 +8,10 @@ from decimal import Decimal
 
 import pytest
 
-from spastic import charts
 from spastic.clinical.dosing import DoseChange
 from spastic.clinical.records import PatientContext, VisitRecord
 from spastic.clinical.scoring import compute_trend
+from spastic.trends import charts
 
 SVG_NS = "http://www.w3.org/2000/svg"
 CONTEXT = PatientContext(diagnosis="sci", sci_level="T8")

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from spastic import demo_visits
 from spastic.extensions import db
 from spastic.models import AuditEvent, Patient, User, Visit
-from spastic.trend_view import load_trend
+from spastic.trends.presenter import load_trend
 from spastic.visits.content import content_of, signed_visits
 from spastic.visits.records import content_hash
 

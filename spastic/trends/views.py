@@ -3,9 +3,10 @@
 from flask import Blueprint, render_template, request
 from flask_login import current_user, login_required
 
-from spastic import audit, charts, trend_view
+from spastic import audit
 from spastic.access import patient_for
 from spastic.extensions import db
+from spastic.trends import charts, presenter
 
 bp = Blueprint("trends", __name__)
 GRID_COLUMNS = 24  # visits shown in the grade grid unless all are asked for
@@ -16,7 +17,7 @@ GRID_COLUMNS = 24  # visits shown in the grade grid unless all are asked for
 def show(patient_id: int):
     """Show a patient's trend (read-only for everyone who may see the patient)."""
     patient = patient_for(current_user, patient_id)
-    trend = trend_view.load_trend(patient)
+    trend = presenter.load_trend(patient)
     audit.record("view", entity="trend", entity_id=patient.id, patient_id=patient.id)
     db.session.commit()
     chart = charts.trend_chart(trend) if trend.visits else None
@@ -27,7 +28,7 @@ def show(patient_id: int):
         chart_uri=charts.data_uri(chart) if chart else None,
         chart_series=charts.chart_series(trend),
         chart_alt=charts.describe(trend),
-        view=trend_view,
-        fmt=trend_view.FORMAT,
+        view=presenter,
+        fmt=presenter.FORMAT,
         grid_start=0 if request.args.get("all") else max(0, len(trend.visits) - GRID_COLUMNS),
     )
