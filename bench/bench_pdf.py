@@ -58,7 +58,7 @@ def _html_of(app, visit_id: int) -> str:
 
     from spastic.extensions import db
     from spastic.models import Visit
-    from spastic.reports import summary_sources
+    from spastic.reports.documents import summary_sources
     from spastic.trends.charts import data_uri, trend_chart
 
     with app.test_request_context():
@@ -73,7 +73,7 @@ def _weasyprint_alone(html: str):
     import weasyprint
     from weasyprint.text.fonts import FontConfiguration
 
-    from spastic.pdf import STATIC_URL, STYLESHEET, StaticOnly
+    from spastic.reports.pdf import STATIC_URL, STYLESHEET, StaticOnly
 
     fonts, fetcher = FontConfiguration(), StaticOnly()
     css = weasyprint.CSS(

@@ -56,11 +56,12 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from spastic import exports, health, reports, sharing
+    from spastic import exports, health, sharing
     from spastic.accounts import admin_views as admin
     from spastic.accounts import views as auth
     from spastic.patients import dose_views as regimen
     from spastic.patients import views as patients
+    from spastic.reports import views as reports
     from spastic.trends import views as trends
     from spastic.visits import views as visits
 

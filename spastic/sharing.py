@@ -12,10 +12,11 @@ from flask import (
 )
 from flask_login import current_user, login_required
 
-from spastic import mail, reports, share_links
+from spastic import mail, share_links
 from spastic.access import visit_for
 from spastic.extensions import csrf, db, limiter, login_manager
 from spastic.filters import datetime_in
+from spastic.reports import documents
 from spastic.visits.page import visit_page_context
 
 bp = Blueprint("sharing", __name__)
@@ -99,10 +100,10 @@ def open_link(token: str):
     if request.method == "GET":
         clinic = visit.patient.clinic
         return render_template("sharing/open.html", link=link, clinic=clinic)
-    body = reports.summary_pdf_bytes(visit)
+    body = documents.summary_pdf_bytes(visit)
     share_links.record_opening(link)
     db.session.commit()
-    response = reports.pdf_response(visit, body)
+    response = documents.pdf_response(visit, body)
     response.headers["X-Robots-Tag"] = "noindex, nofollow"
     return response
 

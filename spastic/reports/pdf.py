@@ -13,7 +13,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from pathlib import Path
 
-STATIC = Path(__file__).resolve().parent.parent / "static"
+STATIC = Path(__file__).resolve().parents[2] / "static"
 STATIC_URL = "https://spastic.invalid/static/"  # never fetched from the network: see StaticOnly
 STYLESHEET = STATIC / "css" / "summary.css"
 # One render at a time per process: the shared FontConfiguration is not made for threads.

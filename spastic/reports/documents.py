@@ -3,37 +3,23 @@
 import hashlib
 import json
 
-from flask import Blueprint, Response, abort, render_template
-from flask_login import current_user, login_required
+from flask import Response, abort, render_template
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from spastic import audit, pdf
-from spastic.access import visit_for
 from spastic.exports import visit_bundle_for
 from spastic.extensions import db
 from spastic.models import SummaryDocument, Visit, utcnow
-from spastic.summary import summary_context
+from spastic.reports import pdf
+from spastic.reports.summary import summary_context
 from spastic.trends.charts import data_uri, trend_chart
 
-bp = Blueprint("reports", __name__)
 PAPER = {"A4": "A4", "Letter": "letter"}
 DRAFT_CSS = (
     '@page { @top-center { content: "DRAFT - not signed"; color: #a4161a; font: 700 10pt '
     '"Noto Sans"; } }'
 )
-
-
-@bp.get("/visits/<int:visit_id>/summary.pdf")
-@login_required
-def summary_pdf(visit_id: int):
-    """Return the visit summary PDF (DRAFT on every page until the visit is signed)."""
-    visit = visit_for(current_user, visit_id)
-    body = summary_pdf_bytes(visit)
-    audit.record("download_pdf", entity="visit", entity_id=visit.id, patient_id=visit.patient_id)
-    db.session.commit()
-    return pdf_response(visit, body)
 
 
 def summary_pdf_bytes(visit: Visit) -> bytes:
