@@ -56,12 +56,13 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from spastic import exports, health, sharing
+    from spastic import exports, health
     from spastic.accounts import admin_views as admin
     from spastic.accounts import views as auth
     from spastic.patients import dose_views as regimen
     from spastic.patients import views as patients
     from spastic.reports import views as reports
+    from spastic.sharing import views as sharing
     from spastic.trends import views as trends
     from spastic.visits import views as visits
 

@@ -3,7 +3,6 @@
 import json
 from datetime import date
 
-from spastic import share_links
 from spastic.clinical import dosing, scales
 from spastic.models import Draft, Visit
 from spastic.patients.regimen import as_pure_changes
@@ -138,8 +137,4 @@ def visit_page_context(visit: Visit) -> dict:
             for k, v in content.items()
             if k.startswith("se:") and k[3:] in scales.SIDE_EFFECTS
         ],
-        "share_recipients": (
-            share_links.recipients_for(visit.patient) if visit.status == "signed" else []
-        ),
-        "share_links": share_links.links_of(visit),
     }

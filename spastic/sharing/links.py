@@ -148,6 +148,12 @@ def revoke(link: ShareLink, user: User) -> None:
     )
 
 
+def panel(visit: Visit) -> dict:
+    """What the visit page's "Send to physician" panel shows: recipients and links sent."""
+    recipients = recipients_for(visit.patient) if visit.status == "signed" else []
+    return {"recipients": recipients, "links": links_of(visit)}
+
+
 def links_of(visit: Visit) -> list[dict]:
     """The visit's links, newest first, each with its status, for the visit page."""
     links = db.session.scalars(

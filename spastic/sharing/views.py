@@ -12,14 +12,17 @@ from flask import (
 )
 from flask_login import current_user, login_required
 
-from spastic import mail, share_links
 from spastic.access import visit_for
 from spastic.extensions import csrf, db, limiter, login_manager
 from spastic.filters import datetime_in
 from spastic.reports import documents
+from spastic.sharing import links, mail
 from spastic.visits.page import visit_page_context
 
 bp = Blueprint("sharing", __name__)
+# The visit page includes sharing/_panel.html, which asks for its own data: visits know nothing
+# of sharing.
+bp.add_app_template_global(links.panel, "share_panel")
 SUBJECT = "A spasticity visit summary from {clinic} is available"
 MAIL_FAILED = (
     "The email could not be sent: the mail server did not accept it. Nothing was shared. "
@@ -36,11 +39,11 @@ def send(visit_id: int):
     if visit.status != "signed":
         abort(409)
     choice = request.form.get("recipient", "")
-    recipient = share_links.recipient_by_key(visit.patient, choice)
+    recipient = links.recipient_by_key(visit.patient, choice)
     if recipient is None:
         return _visit_page(visit, "Choose the physician who should receive the summary.", choice)
     days = current_app.config["SHARE_LINK_DAYS"]
-    link, token = share_links.new_link(visit, recipient, current_user, days)
+    link, token = links.new_link(visit, recipient, current_user, days)
     message = _invitation(visit, link, token)
     patient_id, zone = visit.patient_id, visit.patient.clinic.timezone
     # End the transaction first: on SQLite it holds the write lock while the mail server talks.
@@ -50,7 +53,7 @@ def send(visit_id: int):
     except mail.MailError as error:
         current_app.logger.warning("summary link for visit %s not sent: %s", visit_id, error)
         return _visit_page(visit, MAIL_FAILED, choice, status=503)
-    share_links.record_sending(link, patient_id)
+    links.record_sending(link, patient_id)
     db.session.commit()
     if mail.uses_outbox():
         flash(
@@ -75,12 +78,12 @@ def open_link(token: str):
     GET only shows an "Open the summary" button: mail scanners that fetch every link in an
     email then neither download the PDF nor count as the physician opening it.
     """
-    link = share_links.find(token)
+    link = links.find(token)
     if link is None:
         abort(404)
-    problem = share_links.status(link)
+    problem = links.status(link)
     if problem != "active":
-        share_links.record_refusal(link, problem)
+        links.record_refusal(link, problem)
         db.session.commit()
         return render_template(
             "sharing/unavailable.html",
@@ -92,8 +95,8 @@ def open_link(token: str):
     if link.recipient_user_id is not None:
         if not current_user.is_authenticated:
             return login_manager.unauthorized()
-        if not share_links.may_open(link, current_user):
-            share_links.record_refusal(link, "not the recipient, or no longer on the care team")
+        if not links.may_open(link, current_user):
+            links.record_refusal(link, "not the recipient, or no longer on the care team")
             db.session.commit()
             abort(404)
     visit = link.visit
@@ -101,7 +104,7 @@ def open_link(token: str):
         clinic = visit.patient.clinic
         return render_template("sharing/open.html", link=link, clinic=clinic)
     body = documents.summary_pdf_bytes(visit)
-    share_links.record_opening(link)
+    links.record_opening(link)
     db.session.commit()
     response = documents.pdf_response(visit, body)
     response.headers["X-Robots-Tag"] = "noindex, nofollow"
@@ -112,9 +115,9 @@ def open_link(token: str):
 @login_required
 def revoke(link_id: int):
     """Revoke a link: it stops working at once."""
-    link = share_links.link_for(current_user, link_id)
+    link = links.link_for(current_user, link_id)
     if link.revoked_at is None:
-        share_links.revoke(link, current_user)
+        links.revoke(link, current_user)
         db.session.commit()
         flash(f"The link sent to {link.recipient_name} no longer works.", "success")
     return redirect(url_for("visits.detail", visit_id=link.visit_id))
