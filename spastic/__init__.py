@@ -56,9 +56,10 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from spastic import exports, health
+    from spastic import health
     from spastic.accounts import admin_views as admin
     from spastic.accounts import views as auth
+    from spastic.exports import views as exports
     from spastic.patients import dose_views as regimen
     from spastic.patients import views as patients
     from spastic.reports import views as reports

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
-from spastic.exports import CSV_COLUMNS
+from spastic.exports.spreadsheet import CSV_COLUMNS
 from spastic.extensions import db
 from spastic.models import AuditEvent, DoseChange
 from tests.conftest import PASSWORD

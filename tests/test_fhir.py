@@ -11,10 +11,10 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
-from spastic import fhir
 from spastic.clinical import scales
 from spastic.clinical.dosing import DoseChange
 from spastic.clinical.records import VisitRecord
+from spastic.exports import fhir, fhir_terms
 from spastic.extensions import db
 from spastic.models import Amendment, AuditEvent, MasScore, SummaryDocument, Visit, utcnow
 
@@ -104,7 +104,7 @@ def test_patient_bundle_is_a_valid_collection_with_stable_ids():
     assert kinds.count("Patient") == 1 and kinds.count("Encounter") == 2
     assert kinds.count("MedicationStatement") == len(REGIMEN)
     other = fhir.PatientFacts(4, 7, "MU-42", "Müller", "Zoë", date(1970, 1, 2), "female")
-    assert fhir.resource_id(other) != fhir.resource_id(PATIENT)
+    assert fhir_terms.resource_id(other) != fhir_terms.resource_id(PATIENT)
 
 
 def test_patient_resource_carries_mrn_name_birth_date_and_gender():

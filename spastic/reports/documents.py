@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from spastic.exports import visit_bundle_for
+from spastic.exports.facts import visit_bundle_for
 from spastic.extensions import db
 from spastic.models import SummaryDocument, Visit, utcnow
 from spastic.reports import pdf

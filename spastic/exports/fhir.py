@@ -12,73 +12,39 @@ from `VisitRecord.grades`, so they produce no Observation.
 """
 
 import base64
-import hashlib
-import uuid
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
 from spastic.clinical import dosing, scales
-from spastic.clinical.records import VisitRecord
-
-URN_BASE = "urn:spastic"  # our own names: clinic identifier systems and local code systems
-NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, URN_BASE)
-SNOMED = "http://snomed.info/sct"
-LOINC = "http://loinc.org"
-UCUM = "http://unitsofmeasure.org"
-CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
-ORDINAL_VALUE = "http://hl7.org/fhir/StructureDefinition/ordinalValue"
-# Extensions pack, for Observation.bodySite up to R5, when the code does not carry the side.
-LATERALITY = "http://hl7.org/fhir/StructureDefinition/observation-structureLaterality"
-MAS_GRADE_SYSTEM = f"{URN_BASE}:CodeSystem:mas-grade"
-MUSCLE_SYSTEM = f"{URN_BASE}:CodeSystem:muscle-group"
-LOCAL_SYSTEM = f"{URN_BASE}:CodeSystem:observation"
-SIDE_CODES = {"left": ("7771000", "Left"), "right": ("24028007", "Right")}  # SNOMED qualifiers
-ROUTE_CODES = {"oral": ("26643006", "Oral route"), "intrathecal": ("72607000", "Intrathecal route")}
-UCUM_UNITS = {"mg/day": "mg/d", "mcg/day": "ug/d"}
-MUSCLE_ORDER = {muscle.code: position for position, muscle in enumerate(scales.MUSCLES)}
-GENDERS = {"female": "female", "male": "male", "other": "other", "unknown": "unknown"}
-
-
-@dataclass(frozen=True)
-class PatientFacts:
-    """Who the Bundle is about; `sex` is one of `scales.SEXES`."""
-
-    clinic_id: int
-    patient_id: int
-    mrn: str
-    family_name: str
-    given_name: str
-    birth_date: date
-    sex: str
-
-
-@dataclass(frozen=True)
-class VisitFacts:
-    """One visit as recorded, amendments applied."""
-
-    record: VisitRecord
-    amended: bool = False
-    signed: bool = True
-
-
-@dataclass(frozen=True)
-class SummaryPdf:
-    """A stored PDF summary of a signed visit, for its DocumentReference (one digest or both)."""
-
-    visit_id: int
-    size: int
-    url: str
-    sha1: str | None = None  # hex digest: R4 Attachment.hash is SHA-1
-    sha256: str | None = None  # hex digest, exported as an RFC 6920 ni: URI
-    created: datetime | None = None  # aware
-
-    @classmethod
-    def of(cls, visit_id: int, pdf: bytes, url: str, created: datetime | None = None):
-        """Describe PDF bytes: both digests and the size."""
-        sha1 = hashlib.sha1(pdf, usedforsecurity=False).hexdigest()
-        return cls(visit_id, len(pdf), url, sha1, hashlib.sha256(pdf).hexdigest(), created)
+from spastic.exports.fhir_terms import (
+    AMBULATORY,
+    CATEGORY,
+    GENDERS,
+    LATERALITY,
+    LOCAL_SYSTEM,
+    MAS_CODE,
+    MAS_GRADE_SYSTEM,
+    MRN_TYPE,
+    MUSCLE_ORDER,
+    MUSCLE_SYSTEM,
+    ORDINAL_VALUE,
+    PAIN_LOINC,
+    PENN_CODE,
+    ROUTE_CODES,
+    SIDE_CODES,
+    SNOMED,
+    UCUM,
+    UCUM_UNITS,
+    URN_BASE,
+    PatientFacts,
+    SummaryPdf,
+    VisitFacts,
+    coding,
+    concept,
+    ref,
+    resource_id,
+)
 
 
 def patient_bundle(
@@ -121,39 +87,6 @@ def visit_bundle(
     return _bundle([*resources, *statements], timestamp)
 
 
-def resource_id(patient: PatientFacts, *parts: object) -> str:
-    """Return the stable uuid of one resource about this patient."""
-    name = "/".join(str(p) for p in ("clinic", patient.clinic_id, "patient", patient.patient_id))
-    return str(uuid.uuid5(NAMESPACE, "/".join([name, *(str(p) for p in parts)])))
-
-
-def _ref(patient: PatientFacts, *parts: object) -> dict:
-    return {"reference": f"urn:uuid:{resource_id(patient, *parts)}"}
-
-
-def _coding(system: str, code: str, display: str | None = None) -> dict:
-    return {"system": system, "code": code, **({"display": display} if display else {})}
-
-
-def _concept(text: str, *codings: dict) -> dict:
-    return {"coding": list(codings), "text": text} if codings else {"text": text}
-
-
-MAS_CODE = _concept(
-    "Modified Ashworth Scale grade", _coding(SNOMED, scales.SNOMED_MAS, "Modified Ashworth scale")
-)
-PENN_CODE = _concept(
-    "Penn Spasm Frequency Scale", _coding(LOCAL_SYSTEM, "penn-spasm", "Penn Spasm Frequency Scale")
-)
-MRN_TYPE = _concept(
-    "Medical record number", _coding("http://terminology.hl7.org/CodeSystem/v2-0203", "MR")
-)
-PAIN_LOINC = _coding(
-    LOINC, scales.LOINC_PAIN, "Pain severity - 0-10 verbal numeric rating [Score] - Reported"
-)
-AMBULATORY = _coding("http://terminology.hl7.org/CodeSystem/v3-ActCode", "AMB", "ambulatory")
-
-
 def _bundle(resources: list[dict], timestamp: datetime | None) -> dict:
     bundle = {"resourceType": "Bundle", "type": "collection"}
     if timestamp is not None:
@@ -183,8 +116,8 @@ def _encounter(p: PatientFacts, visit: VisitFacts) -> dict:
         # Encounter has no "amended" status: corrections show on its Observations.
         "status": "finished" if visit.signed else "in-progress",
         "class": AMBULATORY,
-        "type": [_concept("Spasticity clinic visit")],
-        "subject": _ref(p),
+        "type": [concept("Spasticity clinic visit")],
+        "subject": ref(p),
         "period": {"start": day, "end": day},
     }
     if record.rater.strip():
@@ -217,9 +150,9 @@ def _observation(p: PatientFacts, visit: VisitFacts, key: tuple, category: str) 
         "resourceType": "Observation",
         "id": resource_id(p, "visit", record.visit_id, *key),
         "status": status if visit.signed else "preliminary",
-        "category": [{"coding": [_coding(CATEGORY, category)]}],
-        "subject": _ref(p),
-        "encounter": _ref(p, "visit", record.visit_id),
+        "category": [{"coding": [coding(CATEGORY, category)]}],
+        "subject": ref(p),
+        "encounter": ref(p, "visit", record.visit_id),
         "effectiveDateTime": record.visit_date.isoformat(),
     }
     if record.rater.strip():
@@ -231,26 +164,26 @@ def _mas_observation(p: PatientFacts, visit: VisitFacts, muscle: str, side: str,
     label = scales.MUSCLE_BY_CODE[muscle].label
     side_code, side_label = SIDE_CODES[side]
     ordinal = {"url": ORDINAL_VALUE, "valueDecimal": scales.mas_index(grade)}
-    grade_coding = {"extension": [ordinal], **_coding(MAS_GRADE_SYSTEM, grade, grade)}
-    laterality = _concept(side_label, _coding(SNOMED, side_code, side_label))
+    grade_coding = {"extension": [ordinal], **coding(MAS_GRADE_SYSTEM, grade, grade)}
+    laterality = concept(side_label, coding(SNOMED, side_code, side_label))
     body_site = {
         "extension": [{"url": LATERALITY, "valueCodeableConcept": laterality}],
-        **_concept(f"{label} - {side_label}", _coding(MUSCLE_SYSTEM, muscle, label)),
+        **concept(f"{label} - {side_label}", coding(MUSCLE_SYSTEM, muscle, label)),
     }
     return {
         **_observation(p, visit, ("mas", muscle, side), "exam"),
         "code": MAS_CODE,
         "bodySite": body_site,
-        "valueCodeableConcept": _concept(grade, grade_coding),
+        "valueCodeableConcept": concept(grade, grade_coding),
     }
 
 
 def _pain_observation(p: PatientFacts, visit: VisitFacts, kind: str, score: int) -> dict:
     if kind == "pain-now":
-        code = _concept("Pain now (0-10 numeric rating)", PAIN_LOINC)
+        code = concept("Pain now (0-10 numeric rating)", PAIN_LOINC)
     else:  # the same LOINC scale, narrowed by our own code to the worst of the last 24 hours
-        worst = _coding(LOCAL_SYSTEM, kind, "Worst pain in the last 24 hours")
-        code = _concept("Worst pain in the last 24 hours (0-10 numeric rating)", PAIN_LOINC, worst)
+        worst = coding(LOCAL_SYSTEM, kind, "Worst pain in the last 24 hours")
+        code = concept("Worst pain in the last 24 hours (0-10 numeric rating)", PAIN_LOINC, worst)
     return {**_observation(p, visit, (kind,), "survey"), "code": code, "valueInteger": score}
 
 
@@ -260,7 +193,7 @@ def _penn_observation(p: PatientFacts, visit: VisitFacts) -> dict:
     if record.penn_severity is not None:
         parts.append(("penn-severity", "Penn spasm severity (1-3)", record.penn_severity))
     components = [
-        {"code": _concept(text, _coding(LOCAL_SYSTEM, code)), "valueInteger": value}
+        {"code": concept(text, coding(LOCAL_SYSTEM, code)), "valueInteger": value}
         for code, text, value in parts
     ]
     return {
@@ -294,8 +227,8 @@ def _medication_statement(
         "id": resource_id(p, "dose", change.sequence),
         "status": status,
         # Text only: CLINICAL.md marks the RxNorm ingredient code 1292 as unverified.
-        "medicationCodeableConcept": _concept("Baclofen"),
-        "subject": _ref(p),
+        "medicationCodeableConcept": concept("Baclofen"),
+        "subject": ref(p),
         "dosage": [_dosage(change)],
     }
     if change.stopped:
@@ -314,7 +247,7 @@ def _dosage(change: dosing.DoseChange) -> dict:
         amount = dosing.format_dose(change.daily_dose)
         dosage = {"text": f"{amount} {change.unit or '(unit not recorded)'} {route_label.lower()}"}
     if change.route in ROUTE_CODES:
-        dosage["route"] = _concept(route_label, _coding(SNOMED, *ROUTE_CODES[change.route]))
+        dosage["route"] = concept(route_label, coding(SNOMED, *ROUTE_CODES[change.route]))
     if not change.stopped and change.is_valid:
         ucum = UCUM_UNITS[change.unit]
         quantity = {"value": _number(change.daily_dose), "unit": ucum, "system": UCUM, "code": ucum}
@@ -337,10 +270,10 @@ def _document_reference(p: PatientFacts, document: SummaryPdf) -> dict:
         "id": resource_id(p, "visit", document.visit_id, "summary", digest or document.url),
         "status": "current",
         "docStatus": "final",
-        "type": _concept("Spasticity visit summary"),
-        "subject": _ref(p),
+        "type": concept("Spasticity visit summary"),
+        "subject": ref(p),
         "content": [{"attachment": attachment}],
-        "context": {"encounter": [_ref(p, "visit", document.visit_id)]},
+        "context": {"encounter": [ref(p, "visit", document.visit_id)]},
     }
     if document.sha256:
         ni = base64.urlsafe_b64encode(bytes.fromhex(document.sha256)).rstrip(b"=").decode()
