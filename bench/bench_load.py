@@ -191,7 +191,7 @@ def _demo_clinic(url: str) -> Clinic:
     """Create the schema and the demo data; return the demo clinic's patients and visits."""
     from sqlalchemy import func, select
 
-    from spastic.demo import seed
+    from spastic.demo.seed import seed
     from spastic.extensions import db
     from spastic.models import Clinic as ClinicRow
     from spastic.models import Patient, Visit
@@ -253,7 +253,7 @@ def _requests(tablets: list[Tablet]) -> int:
 
 
 def _log_in(tablet: Tablet) -> None:
-    from spastic.demo import DEMO_PASSWORD
+    from spastic.demo.seed import DEMO_PASSWORD
 
     tablet.client.login("therapist@demo.test", DEMO_PASSWORD)
 

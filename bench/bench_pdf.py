@@ -27,7 +27,7 @@ print(json.dumps({{"request_s": done - t, "process_s": done - start}}))
 
 
 def _seeded(url: str):
-    from spastic.demo import seed
+    from spastic.demo.seed import seed
 
     app = make_app(url)
     with app.app_context():

@@ -24,7 +24,7 @@ FRAGMENT = "ka"  # two letters typed: about 360 of the 10,000 names contain it
 
 
 def run(database: str, url: str, quick: bool = False) -> list[dict]:
-    from spastic.demo import seed
+    from spastic.demo.seed import seed
     from spastic.extensions import db
 
     repeat = 5 if quick else 25

@@ -47,7 +47,7 @@ def run(database: str, url: str, quick: bool = False) -> list[dict]:
 
 
 def _seed_demo() -> None:
-    from spastic.demo import seed
+    from spastic.demo.seed import seed
 
     seed()
 

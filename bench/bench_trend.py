@@ -63,7 +63,7 @@ def run_scoring(repeat: int = 7) -> list[dict]:
 
 
 def _patient_with_visits(app, size: int) -> int:
-    from spastic.demo import seed
+    from spastic.demo.seed import seed
     from spastic.extensions import db
     from spastic.models import MasScore, Patient, User, Visit, utcnow
 

@@ -4,7 +4,7 @@ from bench.common import make_app, summary, timed, visit_form
 
 
 def _client(app):
-    from spastic.demo import seed
+    from spastic.demo.seed import seed
     from spastic.extensions import db
 
     with app.app_context():

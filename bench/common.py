@@ -110,7 +110,7 @@ def fresh_database(url: str, name: str) -> str:
 
 def login(client, email: str = "therapist@demo.test") -> None:
     """Log the test client in as a demo account."""
-    from spastic.demo import DEMO_PASSWORD
+    from spastic.demo.seed import DEMO_PASSWORD
 
     response = client.post("/login", data={"email": email, "password": DEMO_PASSWORD})
     assert response.status_code == 302, response.status_code

@@ -56,7 +56,7 @@ def create_user_command(clinic_name, email, name, role, password):
 @with_appcontext
 def seed_demo_command():
     """Create the demo clinics, accounts and patients (does nothing if they exist)."""
-    from spastic.demo import seed
+    from spastic.demo.seed import seed
 
     if db.session.scalar(select(User.id).limit(1)) is not None:
         click.echo("The database already has users; demo data not added.")

@@ -5,7 +5,7 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select
 
-from spastic import demo_visits
+from spastic.demo import visits as demo_visits
 from spastic.extensions import db
 from spastic.models import AuditEvent, Patient, User, Visit
 from spastic.trends.presenter import load_trend

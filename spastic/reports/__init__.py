@@ -1,0 +1,1 @@
+"""Reports: the physician's PDF visit summary, its context, rendering and storage."""

@@ -1,0 +1,1 @@
+"""Visits: the visit form, drafts and autosave, saving once, signing, amendments, the visit page."""

@@ -19,7 +19,8 @@ from playwright.sync_api import Page, expect
 from sqlalchemy import select
 from werkzeug.serving import make_server
 
-from spastic import create_app, demo
+from spastic import create_app
+from spastic.demo import seed as demo
 from spastic.extensions import db
 from spastic.models import Clinic, Patient
 from tests.conftest import _test_config

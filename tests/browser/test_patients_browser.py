@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from spastic.clinical.scales import ROUTE_UNITS
-from spastic.demo import PATIENTS_FILE
+from spastic.demo.seed import PATIENTS_FILE
 from tests.browser.conftest import VIEWPORTS, login
 
 # Tap targets must be at least 44x44 CSS px (WCAG 2.5.5 AAA; our own rule for a tablet used

@@ -12,7 +12,7 @@ from pathlib import Path
 from spastic.accounts.forms import NewUser
 from spastic.accounts.users import create_user
 from spastic.clinical.scales import ROUTE_UNITS
-from spastic.demo_visits import add_demo_visits
+from spastic.demo.visits import add_demo_visits
 from spastic.extensions import db
 from spastic.models import Clinic, User
 from spastic.patients.forms import DoseEntry, PatientDetails

@@ -1,0 +1,1 @@
+"""Demo data for `flask --app spastic seed-demo`: clinics, accounts, patients and their visits."""
