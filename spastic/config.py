@@ -25,6 +25,7 @@ def defaults(instance_path: str) -> dict:
         "RATELIMIT_STORAGE_URI": "memory://",
         "RATELIMIT_ENABLED": True,
         "LOGIN_RATE_LIMIT": "20 per minute",
+        "REAUTH_RATE_LIMIT": "10 per minute",
         "IDLE_TIMEOUT_MINUTES": 30,
         "ABSOLUTE_TIMEOUT_HOURS": 12,
         "TRUSTED_PROXIES": 0,

@@ -103,7 +103,7 @@ def test_password_change_rejects_short_and_wrong_current(client, auth, clinic_wo
         "/account/password",
         data={"current_password": "nope", "new_password": "x" * 14, "confirm": "x" * 14},
     )
-    assert b"That is not your current password." in wrong.data
+    assert b"That is not your password (4 more wrong tries lock the account" in wrong.data
 
 
 def test_idle_session_times_out(app, client, auth, clinic_world):

@@ -1,7 +1,5 @@
 """Logging in and out, and changing one's own password."""
 
-from datetime import timedelta
-
 from flask import (
     Blueprint,
     current_app,
@@ -13,20 +11,16 @@ from flask import (
     url_for,
 )
 from flask_login import current_user, login_required, login_user, logout_user
-from sqlalchemy import func, select
 
 from spastic import audit
-from spastic.accounts import sessions
+from spastic.accounts import password_checks, sessions
 from spastic.accounts.forms import LoginForm, PasswordChangeForm
-from spastic.accounts.passwords import hash_password, verify_password
+from spastic.accounts.passwords import hash_password
 from spastic.errors import reshow_on_expired_form
 from spastic.extensions import db, limiter
-from spastic.models import User, utcnow
 
 bp = Blueprint("auth", __name__)
 
-MAX_FAILURES = 5
-LOCKOUT = timedelta(minutes=15)
 BAD_LOGIN = "Email or password is not right, or the account is locked or disabled."
 
 
@@ -47,7 +41,7 @@ def login():
     """Log a user in; the same answer whether or not the account exists."""
     form = LoginForm()
     if form.validate_on_submit():
-        user = _check_credentials(form.email.data, form.password.data)
+        user = password_checks.login(form.email.data, form.password.data)
         if user is not None:
             sessions.start(user)
             login_user(user)
@@ -73,12 +67,19 @@ def logout():
 @bp.route("/account/password", methods=["GET", "POST"])
 @reshow_on_expired_form
 @login_required
+@password_checks.reauth_rate_limit
 def change_password():
     """Change one's own password; every other session of the user ends."""
     form = PasswordChangeForm()
     if form.validate_on_submit():
-        if not verify_password(current_user.password_hash, form.current_password.data):
-            form.current_password.errors = ["That is not your current password."]
+        problem = password_checks.reauthenticate(
+            form.current_password.data,
+            purpose="password_change",
+            entity="user",
+            entity_id=current_user.id,
+        )
+        if problem:
+            form.current_password.errors = [f"{problem} Your password is not changed."]
         else:
             user = current_user._get_current_object()
             user.password_hash = hash_password(form.new_password.data)
@@ -98,30 +99,6 @@ def ping():
     """Keep the session alive (the "stay logged in" button); says when it ends if idle."""
     minutes = current_app.config["IDLE_TIMEOUT_MINUTES"]
     return jsonify(idle_timeout_minutes=minutes)
-
-
-def _check_credentials(email: str, password: str) -> User | None:
-    email = (email or "").strip().lower()
-    user = db.session.scalar(select(User).where(func.lower(User.email) == email))
-    now = utcnow()
-    password_ok = verify_password(user.password_hash if user else None, password)
-    if user is None:
-        audit.record("login_failed", entity="user", changes={"email": (None, email)})
-        db.session.commit()
-        return None
-    locked = user.locked_until is not None and user.locked_until > now
-    if password_ok and user.active and not locked:
-        user.failed_logins = 0
-        user.locked_until = None
-        return user
-    if not locked:
-        user.failed_logins += 1
-        if user.failed_logins >= MAX_FAILURES:
-            user.locked_until = now + LOCKOUT
-            user.failed_logins = 0
-    audit.record("login_failed", entity="user", entity_id=user.id, user=user)
-    db.session.commit()
-    return None
 
 
 def _safe_next() -> str | None:

@@ -20,7 +20,7 @@ from werkzeug.datastructures import MultiDict
 
 from spastic import audit
 from spastic.access import draft_for, patient_for, visit_for
-from spastic.accounts.passwords import verify_password
+from spastic.accounts import password_checks
 from spastic.errors import reshow_on_expired_form
 from spastic.extensions import db
 from spastic.filters import time_local
@@ -153,6 +153,7 @@ def edit(visit_id: int):
 
 @bp.post("/visits/<int:visit_id>/sign")
 @login_required
+@password_checks.reauth_rate_limit
 def sign(visit_id: int):
     """Sign with the password again; the visit becomes read-only."""
     visit = visit_for(current_user, visit_id, write=True)
@@ -169,8 +170,10 @@ def sign(visit_id: int):
         )
     if meaning not in SIGNATURE_MEANINGS:
         errors["meaning"] = "Choose what your signature means."
-    if not verify_password(current_user.password_hash, request.form.get("password", "")):
-        errors["password"] = "That is not your password. The visit is not signed."  # noqa: S105
+    about = {"entity": "visit", "entity_id": visit.id, "patient_id": visit.patient_id}
+    password = request.form.get("password", "")
+    if problem := password_checks.reauthenticate(password, purpose="sign", **about):
+        errors["password"] = f"{problem} The visit is not signed."
     if errors:
         audit.record(
             "sign_refused", entity="visit", entity_id=visit.id, patient_id=visit.patient_id
@@ -193,6 +196,7 @@ def sign(visit_id: int):
 @bp.route("/visits/<int:visit_id>/amend", methods=["GET", "POST"])
 @reshow_on_expired_form
 @login_required
+@password_checks.reauth_rate_limit
 def amend(visit_id: int):
     """Correct a signed visit: the original stays; the correction is a linked amendment."""
     visit = visit_for(current_user, visit_id, write=True)
@@ -208,8 +212,10 @@ def amend(visit_id: int):
     errors = {}
     if not reason:
         errors["reason"] = "Say why the visit is corrected (e.g. transcription error)."
-    if not verify_password(current_user.password_hash, request.form.get("password", "")):
-        errors["password"] = "That is not your password. Nothing was changed."  # noqa: S105
+    about = {"entity": "visit", "entity_id": visit.id, "patient_id": visit.patient_id}
+    password = request.form.get("password", "")
+    if problem := password_checks.reauthenticate(password, purpose="amend", **about):
+        errors["password"] = f"{problem} Nothing was changed."
     if form.validate_on_submit() and not errors:
         amendment = visit_records.amend(
             visit, current_user, as_visit_input(form), reason[:1000], key
