@@ -11,6 +11,7 @@ transaction begins IMMEDIATE (see database.py), which already makes them serial.
 """
 
 from datetime import datetime, timedelta
+from typing import NoReturn
 
 from flask import abort, current_app, flash, redirect, url_for
 from flask_login import current_user, logout_user
@@ -85,6 +86,8 @@ def reauthenticate(
     if _locked(user):
         audit.record("reauth_locked", **about, changes=purpose_row)
         db.session.commit()
+        if not sessions.current_is_live():  # ended by the lockout while this request waited
+            _to_login(_locked_message(user.locked_until))
         return _locked_message(user.locked_until)
     if verify_password(user.password_hash, password):
         _clear_failures(user)
@@ -102,9 +105,14 @@ def reauthenticate(
         "and was logged out on every device."
     )
     sessions.end_all_for(user.id, "locked")
+    db.session.commit()
+    _to_login(message)
+
+
+def _to_login(message: str) -> NoReturn:
+    """Forget this browser's ended session and show the login form with the reason."""
     sessions.end_current("locked")
     logout_user()
-    db.session.commit()
     flash(message, "error")
     abort(redirect(url_for("auth.login")))
 

@@ -77,6 +77,14 @@ def end_all_for(user_id: int, reason: str) -> None:
     )
 
 
+def current_is_live() -> bool:
+    """Whether this cookie's session is still open now (read afresh, not as loaded earlier)."""
+    token = session.get("sid")
+    query = select(LoginSession.ended_at).where(LoginSession.token_hash == _digest(token or ""))
+    found = db.session.execute(query).first()
+    return found is not None and found.ended_at is None
+
+
 def load_user(user_id: str) -> User | None:
     """Return the user of a live session, or None so Flask-Login asks for a login."""
     row = _current_row()
