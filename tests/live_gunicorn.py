@@ -35,6 +35,7 @@ from tests.conftest import _test_config
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET_KEY = "live-gunicorn-test-secret-key-0123456789abcdef"
+AUDIT_KEY = "live-gunicorn-test-audit-key-0123456789abcdef"
 
 
 class LiveGunicorn:
@@ -99,6 +100,7 @@ class LiveGunicorn:
         env.update(
             SPASTIC_DATABASE_URL=self.database_url,
             SPASTIC_SECRET_KEY=SECRET_KEY,
+            SPASTIC_AUDIT_KEY=AUDIT_KEY,
             SPASTIC_ENV_NAME="production",
             SPASTIC_RATELIMIT_ENABLED="false",
             SPASTIC_INSTANCE_PATH=str(self.folder / "instance"),

@@ -1,12 +1,13 @@
 """The audit trail is append-only in the database and hash-chained: tampering is detected."""
 
 import pytest
-from sqlalchemy import delete, select, text, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import DatabaseError
 
 from spastic import audit
 from spastic.extensions import db
 from spastic.models import AuditEvent
+from tests.audit_tampering import drop_append_only_guard, restore_guard
 
 
 def _some_events(app, auth, client, clinic_world):
@@ -15,27 +16,6 @@ def _some_events(app, auth, client, clinic_world):
     auth.logout()
     with app.app_context():
         return db.session.scalars(select(AuditEvent.id).order_by(AuditEvent.id)).all()
-
-
-def _drop_append_only_guard():
-    """What only the database owner can do; the hash chain must still tell."""
-    if db.engine.dialect.name == "sqlite":
-        db.session.execute(text("DROP TRIGGER audit_event_no_update"))
-        db.session.execute(text("DROP TRIGGER audit_event_no_delete"))
-    else:
-        db.session.execute(text("DROP TRIGGER audit_event_no_change ON audit_event"))
-    db.session.commit()
-
-
-def _restore_guard():
-    from spastic.models.audit import APPEND_ONLY_POSTGRESQL, APPEND_ONLY_SQLITE
-
-    statements = (
-        APPEND_ONLY_SQLITE if db.engine.dialect.name == "sqlite" else APPEND_ONLY_POSTGRESQL
-    )
-    for statement in statements:
-        db.session.execute(text(statement))
-    db.session.commit()
 
 
 @pytest.mark.parametrize("change", ["update", "delete"])
@@ -60,10 +40,10 @@ def test_chain_verifies_and_detects_a_changed_row(app, runner, auth, client, cli
     assert "Audit trail intact" in runner.invoke(args=["audit-verify"]).output
     with app.app_context():
         assert audit.verify(db.session.scalars(select(AuditEvent).order_by(AuditEvent.id))) == []
-        _drop_append_only_guard()
+        drop_append_only_guard()
         db.session.execute(update(AuditEvent).where(AuditEvent.id == ids[1]).values(action="x"))
         db.session.commit()
-        _restore_guard()
+        restore_guard()
     changed = runner.invoke(args=["audit-verify"])
     assert changed.exit_code == 1
     assert f"audit event {ids[1]}: its content no longer matches its hash" in changed.output
@@ -72,10 +52,10 @@ def test_chain_verifies_and_detects_a_changed_row(app, runner, auth, client, cli
 def test_deleted_row_breaks_the_chain(app, runner, auth, client, clinic_world):
     ids = _some_events(app, auth, client, clinic_world)
     with app.app_context():
-        _drop_append_only_guard()
+        drop_append_only_guard()
         db.session.execute(delete(AuditEvent).where(AuditEvent.id == ids[1]))
         db.session.commit()
-        _restore_guard()
+        restore_guard()
     result = runner.invoke(args=["audit-verify"])
     assert result.exit_code == 1
     assert f"audit event {ids[2]}: the row before it was changed or deleted" in result.output
