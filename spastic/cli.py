@@ -1,7 +1,10 @@
 """Shell commands: `flask --app spastic create-user | seed-demo | audit-* | backup | restore`."""
 
+import getpass
+import json
 import os
 from pathlib import Path
+from types import SimpleNamespace
 
 import click
 from flask import Flask
@@ -12,7 +15,7 @@ from spastic import audit
 from spastic.accounts.forms import NewUser
 from spastic.accounts.passwords import password_problem
 from spastic.extensions import db
-from spastic.models import AuditEvent, Clinic, User
+from spastic.models import AuditEvent, Clinic, Patient, User
 
 
 def register(app: Flask) -> None:
@@ -21,6 +24,7 @@ def register(app: Flask) -> None:
         seed_demo_command,
         audit_verify_command,
         audit_checkpoint_command,
+        audit_show_command,
         backup_command,
         restore_command,
     ):
@@ -119,6 +123,52 @@ def audit_checkpoint_command(path):
         out.flush()
         os.fsync(out.fileno())
     click.echo(f"Checkpoint appended to {path}.")
+
+
+@click.command("audit-show")
+@click.option("--mrn", required=True, help="The patient's MRN.")
+@click.option("--clinic", "clinic_name", help="The clinic, when the MRN is in more than one.")
+@with_appcontext
+def audit_show_command(mrn, clinic_name):
+    """Print a patient's audit trail with old and new values, one JSON line per event."""
+    query = select(Patient).join(Clinic).where(Patient.mrn == mrn.strip())
+    if clinic_name:
+        query = query.where(Clinic.name == clinic_name)
+    patients = db.session.scalars(query).all()
+    if len(patients) != 1:
+        reason = "no patient has" if not patients else "more than one clinic has (use --clinic)"
+        raise click.ClickException(f"{reason} the MRN {mrn!r}")
+    patient = patients[0]
+    events = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.patient_id == patient.id).order_by(AuditEvent.id)
+    ).all()
+    # The values are patient data: reading them is on the record, under the shell's user.
+    reader = SimpleNamespace(id=None, email=f"shell:{getpass.getuser()}")
+    audit.record(
+        "view_audit_values",
+        entity="patient",
+        entity_id=patient.id,
+        patient_id=patient.id,
+        user=reader,
+        clinic_id=patient.clinic_id,
+    )
+    db.session.commit()
+    for event in events:
+        click.echo(json.dumps(_shown(event), ensure_ascii=False))
+
+
+def _shown(event: AuditEvent) -> dict:
+    return {
+        "id": event.id,
+        "at": event.at.isoformat(),
+        "who": event.user_email,
+        "action": event.action,
+        "entity": event.entity,
+        "entity_id": event.entity_id,
+        "field": event.field,
+        "old": event.old_value,
+        "new": event.new_value,
+    }
 
 
 @click.command("backup")

@@ -59,3 +59,66 @@ def test_deleted_row_breaks_the_chain(app, runner, auth, client, clinic_world):
     result = runner.invoke(args=["audit-verify"])
     assert result.exit_code == 1
     assert f"audit event {ids[2]}: the row before it was changed or deleted" in result.output
+
+
+CANARY_EMAIL = "canary-7f3a@referrer.example"
+CANARY_NOTE = "Canary detail 7f3a: fell off a ladder"
+
+
+def _edit_with_canaries(client, patient_id):
+    data = {
+        "mrn": "MRN-1",
+        "family_name": "Nguyen",
+        "given_name": "Linh",
+        "birth_date": "1985-03-14",
+        "sex": "female",
+        "diagnosis": "sci",
+        "sci_level": "C6",
+        "ais_grade": "A",
+        "diagnosis_detail": CANARY_NOTE,
+        "referring_name": "Dr Ref",
+        "referring_email": CANARY_EMAIL,
+        "version": 1,
+    }
+    assert client.post(f"/patients/{patient_id}/edit", data=data).status_code == 302
+
+
+def test_admin_audit_view_shows_no_clinical_value(app, runner, auth, client, clinic_world):
+    auth.login(clinic_world["therapist"])
+    _edit_with_canaries(client, clinic_world["patient"].id)
+    auth.logout()
+    auth.login(clinic_world["admin"])
+    page = client.get("/admin/audit?mrn=MRN-1").get_data(as_text=True)
+    assert "t@home.test" in page and "<td>referring_email</td>" in page  # who and which field
+    assert "<td>diagnosis_detail</td>" in page
+    assert CANARY_EMAIL not in page and "7f3a" not in page
+    with app.app_context():
+        kept = db.session.scalars(
+            select(AuditEvent.new_value).where(AuditEvent.action == "update")
+        ).all()
+    assert CANARY_EMAIL in kept and CANARY_NOTE in kept
+
+    shown = runner.invoke(args=["audit-show", "--mrn", "MRN-1"])
+    assert shown.exit_code == 0, shown.output
+    assert CANARY_EMAIL in shown.output and CANARY_NOTE in shown.output
+    with app.app_context():
+        read = db.session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "view_audit_values")
+        ).one()
+        assert read.patient_id == clinic_world["patient"].id
+        assert read.user_email.startswith("shell:")
+
+
+def test_admin_audit_lookups_are_audited_even_when_they_find_no_one(
+    app, auth, client, clinic_world
+):
+    auth.login(clinic_world["admin"])
+    client.get("/admin/audit?mrn=MRN-1")
+    client.get("/admin/audit?mrn=OC-1")  # another clinic's MRN: not found, still recorded
+    with app.app_context():
+        lookups = db.session.execute(
+            select(AuditEvent.patient_id, AuditEvent.field, AuditEvent.new_value)
+            .where(AuditEvent.action == "view_audit", AuditEvent.user_email == "a@home.test")
+            .order_by(AuditEvent.id)
+        ).all()
+    assert lookups == [(clinic_world["patient"].id, "mrn", "MRN-1"), (None, "mrn", "OC-1")]
