@@ -322,8 +322,12 @@ def _new_database(request, kind: str, folder: Path | None, template: str | None 
 
 @contextmanager
 def app_on(url: str) -> Iterator[Flask]:
-    """An app context on the database, to read it back; its connections closed afterwards."""
-    app = create_app(_test_config(url))
+    """An app context on the database, to read it back; its connections closed afterwards.
+
+    It keys the audit chain as the server does, so rows it seeds and rows the server writes
+    form one chain that audit-verify can check.
+    """
+    app = create_app(_test_config(url, AUDIT_KEY=AUDIT_KEY))
     with app.app_context():
         try:
             yield app
