@@ -1,6 +1,10 @@
-"""Shell commands: `flask --app spastic create-user | seed-demo | audit-verify`."""
+"""Shell commands: `flask --app spastic create-user | seed-demo | audit-* | backup | restore`."""
 
+import getpass
+import json
+import os
 from pathlib import Path
+from types import SimpleNamespace
 
 import click
 from flask import Flask
@@ -11,7 +15,7 @@ from spastic import audit
 from spastic.accounts.forms import NewUser
 from spastic.accounts.passwords import password_problem
 from spastic.extensions import db
-from spastic.models import AuditEvent, Clinic, User
+from spastic.models import AuditEvent, Clinic, Patient, User
 
 
 def register(app: Flask) -> None:
@@ -19,6 +23,8 @@ def register(app: Flask) -> None:
         create_user_command,
         seed_demo_command,
         audit_verify_command,
+        audit_checkpoint_command,
+        audit_show_command,
         backup_command,
         restore_command,
     ):
@@ -66,16 +72,103 @@ def seed_demo_command():
 
 
 @click.command("audit-verify")
+@click.option(
+    "--checkpoints",
+    "checkpoints_file",
+    type=click.File("r"),
+    help="File of checkpoint lines (from audit-checkpoint) to verify against the trail.",
+)
 @with_appcontext
-def audit_verify_command():
-    """Check that no audit row was changed or deleted; exit 1 if one was."""
-    problems = audit.verify(db.session.scalars(select(AuditEvent).order_by(AuditEvent.id)))
+def audit_verify_command(checkpoints_file):
+    """Check the keyed chain and every checkpoint; exit 1 if a row was changed or removed."""
+    lines = checkpoints_file.readlines() if checkpoints_file else []
+    problems = audit.verify(audit.chain_events(), lines)
     if problems:
         for p in problems:
-            click.echo(f"audit event {p.event_id}: {p.problem}", err=True)
+            click.echo(f"{p.subject}: {p.problem}", err=True)
         raise SystemExit(1)
     count = db.session.scalar(select(db.func.count(AuditEvent.id)))
+    unkeyed = db.session.scalar(
+        select(db.func.count(AuditEvent.id)).where(AuditEvent.hash_scheme == audit.UNKEYED)
+    )
     click.echo(f"Audit trail intact: {count} events.")
+    if unkeyed:
+        click.echo(f"{unkeyed} of them were written before the chain was keyed.")
+    if checkpoints_file:
+        click.echo(f"{sum(1 for line in lines if line.strip())} checkpoints hold.")
+    else:
+        click.echo(
+            "No checkpoints given: rows deleted from the end of the trail, or a trail rewritten "
+            "from its start, are found only with --checkpoints FILE."
+        )
+
+
+@click.command("audit-checkpoint")
+@click.option(
+    "--file",
+    "path",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Append the line to this file (default: print it, for a log shipper).",
+)
+@with_appcontext
+def audit_checkpoint_command(path):
+    """Sign the audit chain's head (count, last id, hash, time) as one JSON line."""
+    line = audit.checkpoint().signed_line(audit.audit_key())
+    db.session.commit()  # ends the read and releases the chain lock
+    if path is None:
+        click.echo(line)
+        return
+    with open(path, "a", encoding="utf-8") as out:
+        out.write(line + "\n")
+        out.flush()
+        os.fsync(out.fileno())
+    click.echo(f"Checkpoint appended to {path}.")
+
+
+@click.command("audit-show")
+@click.option("--mrn", required=True, help="The patient's MRN.")
+@click.option("--clinic", "clinic_name", help="The clinic, when the MRN is in more than one.")
+@with_appcontext
+def audit_show_command(mrn, clinic_name):
+    """Print a patient's audit trail with old and new values, one JSON line per event."""
+    query = select(Patient).join(Clinic).where(Patient.mrn == mrn.strip())
+    if clinic_name:
+        query = query.where(Clinic.name == clinic_name)
+    patients = db.session.scalars(query).all()
+    if len(patients) != 1:
+        reason = "no patient has" if not patients else "more than one clinic has (use --clinic)"
+        raise click.ClickException(f"{reason} the MRN {mrn!r}")
+    patient = patients[0]
+    events = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.patient_id == patient.id).order_by(AuditEvent.id)
+    ).all()
+    # The values are patient data: reading them is on the record, under the shell's user.
+    reader = SimpleNamespace(id=None, email=f"shell:{getpass.getuser()}")
+    audit.record(
+        "view_audit_values",
+        entity="patient",
+        entity_id=patient.id,
+        patient_id=patient.id,
+        user=reader,
+        clinic_id=patient.clinic_id,
+    )
+    db.session.commit()
+    for event in events:
+        click.echo(json.dumps(_shown(event), ensure_ascii=False))
+
+
+def _shown(event: AuditEvent) -> dict:
+    return {
+        "id": event.id,
+        "at": event.at.isoformat(),
+        "who": event.user_email,
+        "action": event.action,
+        "entity": event.entity,
+        "entity_id": event.entity_id,
+        "field": event.field,
+        "old": event.old_value,
+        "new": event.new_value,
+    }
 
 
 @click.command("backup")

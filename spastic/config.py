@@ -4,6 +4,8 @@ import os
 from pathlib import Path
 
 DEVELOPMENT_SECRET = "dev-only-not-secret"  # noqa: S105 - refused outside development
+DEVELOPMENT_AUDIT_KEY = "dev-only-audit-key-not-secret"  # refused outside development
+MAKE_A_KEY = "\"$(python3 -c 'import secrets; print(secrets.token_hex(32))')\""
 
 
 class ConfigError(RuntimeError):
@@ -15,6 +17,8 @@ def defaults(instance_path: str) -> dict:
     return {
         "ENV_NAME": "production",
         "SECRET_KEY": None,
+        # Keys the audit hash chain and signs its checkpoints; lives outside the database.
+        "AUDIT_KEY": None,
         "DATABASE_URL": "sqlite:///" + str(Path(instance_path) / "spastic.db"),
         "SQLALCHEMY_ENGINE_OPTIONS": {},
         "SESSION_COOKIE_HTTPONLY": True,
@@ -45,19 +49,29 @@ def defaults(instance_path: str) -> dict:
 
 
 def apply_environment_defaults(config: dict) -> None:
-    """Fill development-only conveniences; refuse production without a real secret."""
+    """Fill development-only conveniences; refuse production without real keys."""
     env_name = config.get("ENV_NAME")
     if env_name in ("development", "testing"):
         config["SECRET_KEY"] = config.get("SECRET_KEY") or DEVELOPMENT_SECRET
+        config["AUDIT_KEY"] = config.get("AUDIT_KEY") or DEVELOPMENT_AUDIT_KEY
         return
-    secret = config.get("SECRET_KEY")
-    if not secret or secret == DEVELOPMENT_SECRET or len(str(secret)) < 32:
+    if _weak(config.get("SECRET_KEY"), DEVELOPMENT_SECRET):
         raise ConfigError(
             "SPASTIC_SECRET_KEY is missing or too weak. Set it to a random value of at "
-            'least 32 characters, e.g. SPASTIC_SECRET_KEY="$(python3 -c '
-            "'import secrets; print(secrets.token_hex(32))')\" - or set "
+            f"least 32 characters, e.g. SPASTIC_SECRET_KEY={MAKE_A_KEY} - or set "
             "SPASTIC_ENV_NAME=development on a developer machine."
         )
+    if _weak(config.get("AUDIT_KEY"), DEVELOPMENT_AUDIT_KEY):
+        raise ConfigError(
+            "SPASTIC_AUDIT_KEY is missing or too weak. It keys the audit trail's hash chain "
+            "and signs its checkpoints, so keep it outside the database (and a copy in your "
+            "password safe: without it the trail cannot be verified). Make one with "
+            f"SPASTIC_AUDIT_KEY={MAKE_A_KEY} and never change it."
+        )
+
+
+def _weak(key: object, development_default: str) -> bool:
+    return not key or key == development_default or len(str(key)) < 32
 
 
 def engine_options(database_url: str) -> dict:

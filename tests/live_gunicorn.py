@@ -35,6 +35,7 @@ from tests.conftest import _test_config
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET_KEY = "live-gunicorn-test-secret-key-0123456789abcdef"
+AUDIT_KEY = "live-gunicorn-test-audit-key-0123456789abcdef"
 
 
 class LiveGunicorn:
@@ -99,6 +100,7 @@ class LiveGunicorn:
         env.update(
             SPASTIC_DATABASE_URL=self.database_url,
             SPASTIC_SECRET_KEY=SECRET_KEY,
+            SPASTIC_AUDIT_KEY=AUDIT_KEY,
             SPASTIC_ENV_NAME="production",
             SPASTIC_RATELIMIT_ENABLED="false",
             SPASTIC_INSTANCE_PATH=str(self.folder / "instance"),
@@ -320,8 +322,12 @@ def _new_database(request, kind: str, folder: Path | None, template: str | None 
 
 @contextmanager
 def app_on(url: str) -> Iterator[Flask]:
-    """An app context on the database, to read it back; its connections closed afterwards."""
-    app = create_app(_test_config(url))
+    """An app context on the database, to read it back; its connections closed afterwards.
+
+    It keys the audit chain as the server does, so rows it seeds and rows the server writes
+    form one chain that audit-verify can check.
+    """
+    app = create_app(_test_config(url, AUDIT_KEY=AUDIT_KEY))
     with app.app_context():
         try:
             yield app

@@ -1,12 +1,13 @@
 """The audit trail is append-only in the database and hash-chained: tampering is detected."""
 
 import pytest
-from sqlalchemy import delete, select, text, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import DatabaseError
 
 from spastic import audit
 from spastic.extensions import db
 from spastic.models import AuditEvent
+from tests.audit_tampering import drop_append_only_guard, restore_guard
 
 
 def _some_events(app, auth, client, clinic_world):
@@ -15,27 +16,6 @@ def _some_events(app, auth, client, clinic_world):
     auth.logout()
     with app.app_context():
         return db.session.scalars(select(AuditEvent.id).order_by(AuditEvent.id)).all()
-
-
-def _drop_append_only_guard():
-    """What only the database owner can do; the hash chain must still tell."""
-    if db.engine.dialect.name == "sqlite":
-        db.session.execute(text("DROP TRIGGER audit_event_no_update"))
-        db.session.execute(text("DROP TRIGGER audit_event_no_delete"))
-    else:
-        db.session.execute(text("DROP TRIGGER audit_event_no_change ON audit_event"))
-    db.session.commit()
-
-
-def _restore_guard():
-    from spastic.models.audit import APPEND_ONLY_POSTGRESQL, APPEND_ONLY_SQLITE
-
-    statements = (
-        APPEND_ONLY_SQLITE if db.engine.dialect.name == "sqlite" else APPEND_ONLY_POSTGRESQL
-    )
-    for statement in statements:
-        db.session.execute(text(statement))
-    db.session.commit()
 
 
 @pytest.mark.parametrize("change", ["update", "delete"])
@@ -60,10 +40,10 @@ def test_chain_verifies_and_detects_a_changed_row(app, runner, auth, client, cli
     assert "Audit trail intact" in runner.invoke(args=["audit-verify"]).output
     with app.app_context():
         assert audit.verify(db.session.scalars(select(AuditEvent).order_by(AuditEvent.id))) == []
-        _drop_append_only_guard()
+        drop_append_only_guard()
         db.session.execute(update(AuditEvent).where(AuditEvent.id == ids[1]).values(action="x"))
         db.session.commit()
-        _restore_guard()
+        restore_guard()
     changed = runner.invoke(args=["audit-verify"])
     assert changed.exit_code == 1
     assert f"audit event {ids[1]}: its content no longer matches its hash" in changed.output
@@ -72,10 +52,73 @@ def test_chain_verifies_and_detects_a_changed_row(app, runner, auth, client, cli
 def test_deleted_row_breaks_the_chain(app, runner, auth, client, clinic_world):
     ids = _some_events(app, auth, client, clinic_world)
     with app.app_context():
-        _drop_append_only_guard()
+        drop_append_only_guard()
         db.session.execute(delete(AuditEvent).where(AuditEvent.id == ids[1]))
         db.session.commit()
-        _restore_guard()
+        restore_guard()
     result = runner.invoke(args=["audit-verify"])
     assert result.exit_code == 1
     assert f"audit event {ids[2]}: the row before it was changed or deleted" in result.output
+
+
+CANARY_EMAIL = "canary-7f3a@referrer.example"
+CANARY_NOTE = "Canary detail 7f3a: fell off a ladder"
+
+
+def _edit_with_canaries(client, patient_id):
+    data = {
+        "mrn": "MRN-1",
+        "family_name": "Nguyen",
+        "given_name": "Linh",
+        "birth_date": "1985-03-14",
+        "sex": "female",
+        "diagnosis": "sci",
+        "sci_level": "C6",
+        "ais_grade": "A",
+        "diagnosis_detail": CANARY_NOTE,
+        "referring_name": "Dr Ref",
+        "referring_email": CANARY_EMAIL,
+        "version": 1,
+    }
+    assert client.post(f"/patients/{patient_id}/edit", data=data).status_code == 302
+
+
+def test_admin_audit_view_shows_no_clinical_value(app, runner, auth, client, clinic_world):
+    auth.login(clinic_world["therapist"])
+    _edit_with_canaries(client, clinic_world["patient"].id)
+    auth.logout()
+    auth.login(clinic_world["admin"])
+    page = client.get("/admin/audit?mrn=MRN-1").get_data(as_text=True)
+    assert "t@home.test" in page and "<td>referring_email</td>" in page  # who and which field
+    assert "<td>diagnosis_detail</td>" in page
+    assert CANARY_EMAIL not in page and "7f3a" not in page
+    with app.app_context():
+        kept = db.session.scalars(
+            select(AuditEvent.new_value).where(AuditEvent.action == "update")
+        ).all()
+    assert CANARY_EMAIL in kept and CANARY_NOTE in kept
+
+    shown = runner.invoke(args=["audit-show", "--mrn", "MRN-1"])
+    assert shown.exit_code == 0, shown.output
+    assert CANARY_EMAIL in shown.output and CANARY_NOTE in shown.output
+    with app.app_context():
+        read = db.session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "view_audit_values")
+        ).one()
+        assert read.patient_id == clinic_world["patient"].id
+        assert read.user_email.startswith("shell:")
+
+
+def test_admin_audit_lookups_are_audited_even_when_they_find_no_one(
+    app, auth, client, clinic_world
+):
+    auth.login(clinic_world["admin"])
+    client.get("/admin/audit?mrn=MRN-1")
+    client.get("/admin/audit?mrn=OC-1")  # another clinic's MRN: not found, still recorded
+    with app.app_context():
+        lookups = db.session.execute(
+            select(AuditEvent.patient_id, AuditEvent.field, AuditEvent.new_value)
+            .where(AuditEvent.action == "view_audit", AuditEvent.user_email == "a@home.test")
+            .order_by(AuditEvent.id)
+        ).all()
+    assert lookups == [(clinic_world["patient"].id, "mrn", "MRN-1"), (None, "mrn", "OC-1")]

@@ -74,13 +74,24 @@ def toggle_active(user_id: int):
 @bp.get("/audit")
 @role_required("admin")
 def audit_trail():
-    """Find a patient of the admin's clinic by MRN and show everything done to their record."""
+    """Find a patient of the admin's clinic by MRN and show who did what to their record, when.
+
+    The values (old and new) stay out of this page: the admin role sees no clinical data.
+    """
     mrn = (request.args.get("mrn") or "").strip()[:40]
     patient = None
     events = []
     if mrn:
         patient = db.session.scalar(
             select(Patient).where(Patient.clinic_id == current_user.clinic_id, Patient.mrn == mrn)
+        )
+        # The lookup is on the record even when it finds no one: probing MRNs leaves a trace.
+        audit.record(
+            "view_audit",
+            entity="patient",
+            entity_id=patient.id if patient else None,
+            patient_id=patient.id if patient else None,
+            changes={"mrn": (None, mrn)},
         )
     if patient is not None:
         events = db.session.scalars(
@@ -89,7 +100,7 @@ def audit_trail():
             .order_by(AuditEvent.id.desc())
             .limit(AUDIT_PAGE)
         ).all()
-        audit.record("view_audit", entity="patient", entity_id=patient.id, patient_id=patient.id)
+    if mrn:
         db.session.commit()
     return render_template(
         "accounts/audit.html", mrn=mrn, patient=patient, events=events, limit=AUDIT_PAGE

@@ -26,10 +26,14 @@ class AuditEvent(Base):
     remote_addr: Mapped[str] = mapped_column(String(45), default="")
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    # How `hash` was made: "hmac-sha256" keyed with AUDIT_KEY; "sha256" (unkeyed) only for the
+    # rows written before the chain was keyed, which the server default names as such.
+    hash_scheme: Mapped[str] = mapped_column(String(16), server_default="sha256")
 
 
 # The database itself refuses to change or delete audit rows: only someone who can drop the
-# trigger (the database owner) can, and then `audit-verify` finds the broken chain.
+# trigger (the database owner) can; `audit-verify` then finds a broken keyed chain, and with
+# exported checkpoints also rows removed from its end or a chain rewritten without the key.
 APPEND_ONLY_SQLITE = (
     "CREATE TRIGGER audit_event_no_update BEFORE UPDATE ON audit_event "
     "BEGIN SELECT RAISE(ABORT, 'audit_event is append-only'); END",
