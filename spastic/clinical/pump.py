@@ -109,8 +109,17 @@ def _check_fill(fill: Fill, alarm_ml: Decimal) -> None:
         raise PumpProblem("The low-reservoir alarm volume cannot be negative.")
 
 
-def _segments(fill: Fill, doses: Sequence[DoseStep]) -> list[tuple[date, Fraction]]:
-    """(start, mL per day) from the fill on; the dose in force at the fill starts the list.
+@dataclass(frozen=True)
+class Segment:
+    """A stretch of days at one programmed dose, for showing the arithmetic."""
+
+    start: date
+    mcg_per_day: Decimal
+    ml_per_day: Fraction
+
+
+def segments(fill: Fill, doses: Sequence[DoseStep]) -> list[Segment]:
+    """The doses a fill runs at, from the fill on, each with the mL it uses a day.
 
     Raises PumpProblem when no intrathecal dose is in force at the fill: the arithmetic would
     otherwise have to guess how fast the reservoir empties.
@@ -123,24 +132,26 @@ def _segments(fill: Fill, doses: Sequence[DoseStep]) -> list[tuple[date, Fractio
             "cannot tell how long the reservoir lasts. Record the programmed dose first."
         )
     steps = [before[-1], *(d for d in ordered if d.effective_date > fill.on)]
-    concentration = Fraction(fill.concentration_mcg_ml)
     if any(d.mcg_per_day < 0 for d in steps):
         raise PumpProblem("A daily dose cannot be negative.")
+    concentration = Fraction(fill.concentration_mcg_ml)
     return [
-        (max(d.effective_date, fill.on), Fraction(d.mcg_per_day) / concentration) for d in steps
+        Segment(
+            max(d.effective_date, fill.on), d.mcg_per_day, Fraction(d.mcg_per_day) / concentration
+        )
+        for d in steps
     ]
 
 
 def volume_on(fill: Fill, doses: Sequence[DoseStep], on: date) -> Fraction:
     """Estimate the mL left in the reservoir at the start of `on` (0 at the least)."""
     used = Fraction(0)
-    segments = _segments(fill, doses)
-    for (start, rate), (end, _next) in zip(
-        segments, [*segments[1:], (max(on, fill.on), 0)], strict=True
-    ):
-        if start >= on:
+    stretches = segments(fill, doses)
+    ends = [s.start for s in stretches[1:]] + [max(on, fill.on)]
+    for stretch, end in zip(stretches, ends, strict=True):
+        if stretch.start >= on:
             break
-        used += rate * ((min(end, on) - start).days)
+        used += stretch.ml_per_day * (min(end, on) - stretch.start).days
     return max(Fraction(fill.volume_ml) - used, Fraction(0))
 
 
@@ -153,9 +164,10 @@ def date_reaching(fill: Fill, doses: Sequence[DoseStep], volume_ml: Decimal) -> 
     remaining = Fraction(fill.volume_ml) - Fraction(volume_ml)
     if remaining <= 0:
         return fill.on
-    segments = _segments(fill, doses)
-    for index, (start, rate) in enumerate(segments):
-        end = segments[index + 1][0] if index + 1 < len(segments) else None
+    stretches = segments(fill, doses)
+    for index, stretch in enumerate(stretches):
+        start, rate = stretch.start, stretch.ml_per_day
+        end = stretches[index + 1].start if index + 1 < len(stretches) else None
         days = (end - start).days if end else None
         if rate > 0 and (days is None or rate * days >= remaining):
             return start + timedelta(days=math.floor(remaining / rate))

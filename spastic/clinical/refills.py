@@ -167,8 +167,8 @@ def _residual_flags(facts: PumpFacts, residuals: dict[int, pump.ResidualCheck]) 
         message = (
             f"At the refill of {refill.fill.on:%d %b %Y}, {size:.1f} mL {way} was drawn out "
             f"than expected ({float(check.expected_ml):.1f} mL expected, "
-            f"{check.drawn_ml} mL drawn). Discrepancies beyond 2 mL or the device's accuracy "
-            "should be evaluated (pump or catheter problem, or a pocket fill)."
+            f"{check.drawn_ml.normalize():f} mL drawn). Discrepancies beyond 2 mL or the "
+            "device's accuracy should be evaluated (pump or catheter problem, or a pocket fill)."
         )
         flags.append(Flag("residual_discrepancy", "warning", message, _ASRA, refill.fill.on))
     return flags
