@@ -111,7 +111,7 @@ def rows(user: User, today: date, show: str = "all") -> list[Row]:
 
 
 def _by_patient(query) -> dict[int, date]:
-    return dict(db.session.execute(query).tuples().all())
+    return {patient_id: value for patient_id, value in db.session.execute(query)}
 
 
 def _pump_views(ids, today: date) -> dict[int, pumps.PumpView]:
