@@ -117,6 +117,11 @@ def pump_state(
     return PumpState(forecast, None, residuals, tuple(flags))
 
 
+def _day(when: date) -> str:
+    """1 Dec 2026, as every page prints a date."""
+    return f"{when.day} {when:%b %Y}"
+
+
 def _cannot_compute(reason: str) -> Flag:
     message = f"The refill dates cannot be computed. {reason}"
     return Flag("pump_unknown", "warning", message, _REFILL_SOURCE, None)
@@ -129,43 +134,44 @@ def _schedule_flags(forecast: Forecast, today: date, booked: date | None) -> lis
     flags = []
     if today > alarm:
         message = (
-            f"Refill overdue: the low-reservoir alarm date ({alarm:%d %b %Y}) has passed. The "
-            f"pump may be empty or near empty ({forecast.empty_date:%d %b %Y} estimated); "
+            f"Refill overdue: the low-reservoir alarm date ({_day(alarm)}) has passed. The "
+            f"pump may be empty or near empty ({_day(forecast.empty_date)} estimated); "
             "running empty means abrupt withdrawal. Refill today."
         )
         flags.append(Flag("refill_overdue_alarm", "urgent", message, _REFILL_SOURCE, alarm))
     elif today > due:
         message = (
-            f"Refill overdue: it was due on {due:%d %b %Y}, {forecast.margin_days} days before "
-            f"the low-reservoir alarm date ({alarm:%d %b %Y})."
+            f"Refill overdue: it was due on {_day(due)}, {forecast.margin_days} days before "
+            f"the low-reservoir alarm date ({_day(alarm)})."
         )
         flags.append(Flag("refill_overdue", "warning", message, _REFILL_SOURCE, due))
     elif (due - today).days <= forecast.margin_days:
         message = (
-            f"Refill due {due:%d %b %Y} (in {(due - today).days} days), before the low-reservoir "
-            f"alarm date {alarm:%d %b %Y}."
+            f"Refill due {_day(due)} (in {(due - today).days} days), before the low-reservoir "
+            f"alarm date {_day(alarm)}."
         )
         flags.append(Flag("refill_due", "caution", message, _REFILL_SOURCE, due))
     if booked is not None and booked > alarm:
         message = (
-            f"The next booked date ({booked:%d %b %Y}) is after the low-reservoir alarm date "
-            f"({alarm:%d %b %Y}). Do not rely on the pump alarm alone: book the refill by "
-            f"{due:%d %b %Y}."
+            f"The next booked date ({_day(booked)}) is after the low-reservoir alarm date "
+            f"({_day(alarm)}). Do not rely on the pump alarm alone: book the refill by "
+            f"{_day(due)}."
         )
         flags.append(Flag("booked_after_alarm", "warning", message, _REFILL_SOURCE, booked))
     return flags
 
 
 def _residual_flags(facts: PumpFacts, residuals: dict[int, pump.ResidualCheck]) -> list[Flag]:
+    """The last refill's discrepancy is open; earlier ones stay marked in the refill history."""
     flags = []
-    for refill in facts.refills:
+    for refill in facts.refills[-1:]:
         check = residuals.get(refill.refill_id)
         if check is None or not check.beyond_limit:
             continue
         size = abs(float(check.discrepancy_ml))
         way = "less" if check.discrepancy_ml < 0 else "more"
         message = (
-            f"At the refill of {refill.fill.on:%d %b %Y}, {size:.1f} mL {way} was drawn out "
+            f"At the refill of {_day(refill.fill.on)}, {size:.1f} mL {way} was drawn out "
             f"than expected ({float(check.expected_ml):.1f} mL expected, "
             f"{check.drawn_ml.normalize():f} mL drawn). Discrepancies beyond 2 mL or the "
             "device's accuracy should be evaluated (pump or catheter problem, or a pocket fill)."
@@ -175,13 +181,14 @@ def _residual_flags(facts: PumpFacts, residuals: dict[int, pump.ResidualCheck]) 
 
 
 def _concentration_flags(facts: PumpFacts, dose_change_days: frozenset[date]) -> list[Flag]:
+    """Open while the fill with the new concentration is in the pump."""
     flags = []
-    for previous, refill in zip(facts.refills, facts.refills[1:], strict=False):
+    for previous, refill in zip(facts.refills[-2:-1], facts.refills[-1:], strict=False):
         old, new = previous.fill.concentration_mcg_ml, refill.fill.concentration_mcg_ml
         if old == new or refill.fill.on in dose_change_days:
             continue
         message = (
-            f"The concentration changed at the refill of {refill.fill.on:%d %b %Y} "
+            f"The concentration changed at the refill of {_day(refill.fill.on)} "
             f"({old.normalize():f} to {new.normalize():f} mcg/mL) with no dose review recorded "
             "that day. Check that the programmed daily dose (mcg/day) is still the one intended."
         )
@@ -196,7 +203,7 @@ def _battery_flags(facts: PumpFacts, today: date) -> list[Flag]:
         return []
     when = facts.elective_replacement
     message = (
-        f"Elective replacement due {when:%d %b %Y}: the pump warns about 90 days before; plan "
+        f"Elective replacement due {_day(when)}: the pump warns about 90 days before; plan "
         "the replacement."
     )
     return [Flag("pump_replacement", "caution", message, _MEDTRONIC, when)]

@@ -111,3 +111,13 @@ def test_no_dose_in_force_is_a_warning_with_a_reason():
 def test_a_pump_with_no_fill_says_so():
     state = pump_state(facts(), DOSES, day(1), margin_days=7)
     assert state.forecast is None and "No fill is recorded" in state.problem
+
+
+def test_only_the_fill_in_the_pump_keeps_its_flags_open():
+    second = refill(2, day(60), concentration="1000", drawn="5")  # 3 mL short, new concentration
+    # 400 mcg/day at 1000 mcg/mL is 0.4 mL a day: 40 days later 4 mL are expected
+    third = refill(3, day(100), concentration="1000", drawn="4")
+    state = pump_state(facts(FIRST, second, third), DOSES, day(101), margin_days=7)
+    assert "residual_discrepancy" not in codes(state)
+    assert "concentration_change" not in codes(state)
+    assert state.residuals[2].beyond_limit  # still shown in the refill history
