@@ -160,3 +160,20 @@ def test_other_clinics_get_404(client, auth, clinic_world, pump_patient):
     assert client.get(f"/patients/{pump_patient.id}/pump/new").status_code == 404
     assert client.get(f"/patients/{pump_patient.id}/pump/refills/new").status_code == 404
     assert _refill(client, pump_patient.id, TODAY).status_code == 404
+
+
+def test_the_trend_page_and_the_pdf_show_the_pump(app, client, auth, clinic_world, pump_patient):
+    from tests.test_summary_pdf import _text, _visit
+
+    auth.login(clinic_world["therapist"])
+    _pump(client, pump_patient.id)
+    filled = TODAY - timedelta(days=30)
+    _refill(client, pump_patient.id, filled)
+    alarm, due = filled + timedelta(days=90), filled + timedelta(days=80)
+    trend = client.get(f"/patients/{pump_patient.id}/trend").get_data(as_text=True)
+    assert "Intrathecal pump" in trend and f"<strong>{due:%-d %b %Y}</strong>" in trend
+    visit_id = _visit(client, pump_patient.id)
+    text = " ".join(_text(client.get(f"/visits/{visit_id}/summary.pdf").data).split())
+    assert f"Intrathecal pump (as on {TODAY:%-d %b %Y})" in text
+    assert f"Refill due {due:%-d %b %Y} (10 days before the alarm" in text
+    assert f"low-reservoir alarm {alarm:%-d %b %Y}" in text

@@ -42,13 +42,16 @@ class PumpView:
     segments: tuple[pump.Segment, ...]  # the arithmetic of the last fill, for showing it
 
 
-def active_pump(patient_id: int) -> Pump | None:
-    """The patient's implanted pump (the latest not removed), if any."""
-    return db.session.scalar(
-        select(Pump)
-        .where(Pump.patient_id == patient_id, Pump.removed_on.is_(None))
-        .order_by(Pump.implant_date.desc(), Pump.id.desc())
-    )
+def active_pump(patient_id: int, on: date | None = None) -> Pump | None:
+    """The patient's implanted pump (the latest not removed; on a date, the one in place)."""
+    query = select(Pump).where(Pump.patient_id == patient_id)
+    if on is None:
+        query = query.where(Pump.removed_on.is_(None))
+    else:
+        query = query.where(
+            Pump.implant_date <= on, (Pump.removed_on.is_(None)) | (Pump.removed_on > on)
+        )
+    return db.session.scalar(query.order_by(Pump.implant_date.desc(), Pump.id.desc()))
 
 
 def dose_steps(changes: list[DoseChange]) -> list[pump.DoseStep]:
@@ -57,7 +60,7 @@ def dose_steps(changes: list[DoseChange]) -> list[pump.DoseStep]:
     return [pump.DoseStep(c.effective_date, c.daily_dose) for c in days]
 
 
-def facts_of(row: Pump) -> refills.PumpFacts:
+def facts_of(row: Pump, until: date | None = None) -> refills.PumpFacts:
     fills = tuple(
         refills.RefillFacts(
             r.id,
@@ -66,6 +69,7 @@ def facts_of(row: Pump) -> refills.PumpFacts:
             r.first_fill,
         )
         for r in row.refills
+        if until is None or r.refill_date <= until
     )
     return refills.PumpFacts(
         row.reservoir_ml, row.alarm_ml, row.elective_replacement_date, row.accuracy_percent, fills
@@ -84,24 +88,31 @@ def risk_reasons(patient: Patient) -> tuple[str, ...]:
     return tuple(reasons)
 
 
-def pump_view(patient: Patient, today: date, row: Pump | None = None) -> PumpView | None:
-    """The patient's pump and its state today (None without a pump)."""
-    row = row or active_pump(patient.id)
+def pump_view(
+    patient: Patient, today: date, row: Pump | None = None, *, as_known_on: bool = False
+) -> PumpView | None:
+    """The patient's pump and its state today (None without a pump).
+
+    `as_known_on=True` (a visit's summary) takes only the refills and dose changes dated on or
+    before `today`, and no booked date: the state as it stood that day.
+    """
+    row = row or active_pump(patient.id, today if as_known_on else None)
     if row is None:
         return None
     reasons = risk_reasons(patient)
     margin = pump.margin_for(bool(reasons), patient.clinic.refill_margin_days)
-    steps = dose_steps(patient.dose_changes)
-    booked = patient.next_refill_date or patient.next_review_date
+    changes = [c for c in patient.dose_changes if not as_known_on or c.effective_date <= today]
+    steps = dose_steps(changes)
+    booked = None if as_known_on else patient.next_refill_date or patient.next_review_date
     state = refills.pump_state(
-        facts_of(row),
+        facts_of(row, today if as_known_on else None),
         steps,
         today,
         margin_days=margin,
         booked=booked,
         dose_change_days=frozenset(s.effective_date for s in steps),
     )
-    in_force = dosing.dose_in_force(as_pure_changes(patient.dose_changes), today, "intrathecal")
+    in_force = dosing.dose_in_force(as_pure_changes(changes), today, "intrathecal")
     shown = tuple(pump.segments(state.forecast.fill, steps)) if state.forecast else ()
     return PumpView(row, state, margin, bool(reasons), reasons, booked, in_force, shown)
 
