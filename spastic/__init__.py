@@ -60,14 +60,20 @@ def register_blueprints(app: Flask) -> None:
     from spastic.accounts import admin_views as admin
     from spastic.accounts import views as auth
     from spastic.exports import views as exports
+    from spastic.exports import worklist_views as worklist_export
     from spastic.patients import dose_views as regimen
+    from spastic.patients import pump_views as pumps
     from spastic.patients import views as patients
+    from spastic.patients import worklist_views as worklist
     from spastic.reports import views as reports
     from spastic.sharing import views as sharing
     from spastic.trends import views as trends
     from spastic.visits import views as visits
 
-    blueprints = (auth, admin, health, patients, regimen, visits, trends, exports, reports, sharing)
+    blueprints = (
+        *(auth, admin, health, patients, regimen, pumps, worklist, visits, trends),
+        *(exports, worklist_export, reports, sharing),
+    )
     for module in blueprints:
         app.register_blueprint(module.bp)
 

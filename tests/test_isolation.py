@@ -15,6 +15,8 @@ from spastic.models import (
     Draft,
     MasScore,
     Patient,
+    Pump,
+    Refill,
     ShareLink,
     Visit,
 )
@@ -38,6 +40,11 @@ ROUTES = {
     "patients.detail": "patient",
     "patients.edit": "patient",
     "regimen.new": "patient",
+    "pumps.new": "patient",
+    "pumps.refill": "patient",
+    "worklist.index": "clinical",
+    "worklist.book": "patient",
+    "worklist_export.csv_file": "clinical",
     "trends.show": "patient",
     "exports.fhir_bundle": "patient",
     "exports.csv_file": "patient",
@@ -78,7 +85,17 @@ def _state(app):
     with app.app_context():
         counts = [
             db.session.scalar(select(func.count()).select_from(m))
-            for m in (Patient, DoseChange, Visit, MasScore, Draft, Amendment, ShareLink)
+            for m in (
+                Patient,
+                DoseChange,
+                Visit,
+                MasScore,
+                Draft,
+                Amendment,
+                ShareLink,
+                Pump,
+                Refill,
+            )
         ]
         revoked = select(func.count()).where(ShareLink.revoked_at.is_not(None))
         return (*counts, db.session.scalar(revoked))

@@ -31,6 +31,8 @@ def index():
         return redirect(url_for("auth.login"))
     if current_user.role == "admin":
         return redirect(url_for("admin.users"))
+    if current_user.role == "therapist":
+        return redirect(url_for("worklist.index"))
     return redirect(url_for("patients.index"))
 
 

@@ -101,7 +101,7 @@ ENTRY_LIMITS: dict[str, Threshold] = {
     ),
 }
 
-SEVERITIES: tuple[str, ...] = ("info", "caution", "warning")
+SEVERITIES: tuple[str, ...] = ("info", "caution", "warning", "urgent")
 
 
 @dataclass(frozen=True)

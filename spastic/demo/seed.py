@@ -12,6 +12,7 @@ from pathlib import Path
 from spastic.accounts.forms import NewUser
 from spastic.accounts.users import create_user
 from spastic.clinical.scales import ROUTE_UNITS
+from spastic.demo.pumps import add_demo_pump
 from spastic.demo.visits import add_demo_visits
 from spastic.extensions import db
 from spastic.models import Clinic, User
@@ -46,7 +47,9 @@ def seed(today: date | None = None) -> str:
     for row in rows:
         physician = users["physician@demo.test"] if row["on_physician_care_team"] else None
         therapist = users[THERAPIST_OF[row["clinic"]]]
-        _patient(clinics[row["clinic"]], row, therapist, physician, today)
+        patient = _patient(clinics[row["clinic"]], row, therapist, physician, today)
+        if "pump" in row:
+            add_demo_pump(patient, row["pump"], therapist, today)
     add_demo_visits(users, today)
     db.session.commit()
     return f"Demo data: {len(users)} accounts, {len(rows)} patients."

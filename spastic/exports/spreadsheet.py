@@ -63,7 +63,7 @@ def csv_rows(patient: Patient, visits: Iterable[Visit]) -> Iterator[list]:
         }
         for muscle, side, grade in _muscle_sides(content) or [(None, None, None)]:
             row = {**common, **_muscle_columns(muscle, side, grade)}
-            yield [_cell(row[column]) for column in CSV_COLUMNS]
+            yield [safe_cell(row[column]) for column in CSV_COLUMNS]
 
 
 def _muscle_sides(content: dict) -> list[tuple[str, str, str | None]]:
@@ -93,7 +93,7 @@ def _dose_columns(in_force: dosing.DoseChange | None) -> dict:
     }
 
 
-def _cell(value) -> str:
+def safe_cell(value) -> str:
     """Return a value as CSV text; text a spreadsheet would run as a formula gets a quote first.
 
     Numbers we write ourselves (ints, formatted doses) cannot start with a formula character.

@@ -4,6 +4,7 @@ from spastic.models.accounts import ROLES, Clinic, LoginSession, User
 from spastic.models.audit import AuditEvent
 from spastic.models.base import Base, utcnow
 from spastic.models.patients import DoseChange, Patient, care_team
+from spastic.models.pumps import Pump, Refill
 from spastic.models.sharing import ShareLink
 from spastic.models.visits import (
     Amendment,
@@ -26,6 +27,8 @@ __all__ = [
     "LoginSession",
     "MasScore",
     "Patient",
+    "Pump",
+    "Refill",
     "ShareLink",
     "SideEffect",
     "SummaryDocument",

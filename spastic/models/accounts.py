@@ -18,6 +18,10 @@ class Clinic(Base):
     name: Mapped[str] = mapped_column(String(120), unique=True)
     paper_size: Mapped[str] = mapped_column(String(10), default="A4")
     timezone: Mapped[str] = mapped_column(String(60), default="UTC")
+    # Scheduling preferences of the clinic (not clinical thresholds): see the README.
+    refill_margin_days: Mapped[int] = mapped_column(Integer, default=7)
+    review_interval_days: Mapped[int] = mapped_column(Integer, default=90)
+    review_after_dose_change_days: Mapped[int] = mapped_column(Integer, default=14)
 
     users: Mapped[list["User"]] = relationship(back_populates="clinic")
 

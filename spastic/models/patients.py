@@ -50,6 +50,13 @@ class Patient(Base):
     referring_email: Mapped[str] = mapped_column(String(254), default="")
     # JSON list of muscle codes the therapist usually assesses for this patient.
     usual_muscles: Mapped[str] = mapped_column(Text, default="[]")
+    # The label's higher withdrawal risk beyond an injury at T6 or above (read from sci_level).
+    communication_difficulty: Mapped[bool] = mapped_column(Boolean, default=False)
+    prior_withdrawal: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Days between reviews; None: the clinic's default interval.
+    review_interval_days: Mapped[int | None] = mapped_column(Integer)
+    next_review_date: Mapped[date | None] = mapped_column(Date)
+    next_refill_date: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     version: Mapped[int] = mapped_column(Integer, default=1)

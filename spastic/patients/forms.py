@@ -109,8 +109,8 @@ class PatientForm(FlaskForm):
     def validate_egfr(self, field):
         if not (field.data or "").strip():
             return
-        value = _decimal(field.data)
-        if value is None or not Decimal(1) <= value <= Decimal(200) or _places(value) > 1:
+        value = parse_decimal(field.data)
+        if value is None or not Decimal(1) <= value <= Decimal(200) or decimal_places(value) > 1:
             raise ValidationError(
                 "Enter eGFR as a number between 1 and 200 mL/min/1.73 m², at most one decimal."
             )
@@ -134,7 +134,7 @@ class PatientForm(FlaskForm):
             sci_level=(self.sci_level.data or None) if is_sci else None,
             ais_grade=(self.ais_grade.data or None) if is_sci else None,
             diagnosis_detail=(self.diagnosis_detail.data or "").strip(),
-            egfr=_decimal(self.egfr.data) if (self.egfr.data or "").strip() else None,
+            egfr=parse_decimal(self.egfr.data) if (self.egfr.data or "").strip() else None,
             egfr_date=self.egfr_date.data,
             on_dialysis=bool(self.on_dialysis.data),
             referring_name=(self.referring_name.data or "").strip(),
@@ -178,14 +178,14 @@ class DoseChangeForm(FlaskForm):
         valid = self.validate_on_submit()
         if self.effective_date.data is None and not self.effective_date.errors:
             return False
-        dose = _decimal(self.daily_dose.data)
+        dose = parse_decimal(self.daily_dose.data)
         if dose is None and not self.stopped.data:
             self.daily_dose.errors = [
                 *self.daily_dose.errors,
                 "Enter the total daily dose as a number.",
             ]
             return False
-        if dose is not None and not self.stopped.data and _places(dose) > 2:
+        if dose is not None and not self.stopped.data and decimal_places(dose) > 2:
             message = "Give the daily dose with at most two decimals (e.g. 12.5)."
             self.daily_dose.errors = [*self.daily_dose.errors, message]
             return False
@@ -203,7 +203,7 @@ class DoseChangeForm(FlaskForm):
         return valid and not problems
 
     def as_entry(self) -> DoseEntry:
-        dose = _decimal(self.daily_dose.data)
+        dose = parse_decimal(self.daily_dose.data)
         return DoseEntry(
             effective_date=self.effective_date.data,
             route=self.route.data,
@@ -216,13 +216,13 @@ class DoseChangeForm(FlaskForm):
         )
 
 
-def _places(value: Decimal) -> int:
+def decimal_places(value: Decimal) -> int:
     """How many decimals a number needs (2.50 -> 1, 12.500 -> 1, 1E-7 -> 7, 30 -> 0)."""
     exponent = value.normalize().as_tuple().exponent
     return max(0, -exponent) if isinstance(exponent, int) else 0
 
 
-def _decimal(text: str | None) -> Decimal | None:
+def parse_decimal(text: str | None) -> Decimal | None:
     try:
         value = Decimal((text or "").strip().replace(",", "."))
     except InvalidOperation:

@@ -13,8 +13,10 @@ from spastic.errors import reshow_on_expired_form
 from spastic.extensions import db
 from spastic.fields import choices
 from spastic.models import Patient
+from spastic.patients import pumps
 from spastic.patients.forms import PatientForm
 from spastic.patients.history import open_draft_of, visits_of
+from spastic.patients.pump_forms import ScheduleForm
 from spastic.patients.records import (
     DuplicateMRN,
     create_patient,
@@ -64,6 +66,7 @@ def detail(patient_id: int):
     """Show a patient: details, care team, regimen timeline and the dose in force today."""
     patient = patient_for(current_user, patient_id)
     in_force = dosing.dose_in_force(as_pure_changes(patient.dose_changes), date.today())
+    pump = pumps.pump_view(patient, date.today())
     audit.record("view", entity="patient", entity_id=patient.id, patient_id=patient.id)
     db.session.commit()
     return render_template(
@@ -74,6 +77,10 @@ def detail(patient_id: int):
         changes=list(reversed(patient.dose_changes)),
         in_force=in_force,
         today=date.today(),
+        pump=pump,
+        show_pump=pumps.shows_pump(patient, pump),
+        show_refills=True,
+        schedule_form=ScheduleForm(obj=patient),
     )
 
 

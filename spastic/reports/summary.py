@@ -12,6 +12,7 @@ from spastic.clinical import scales
 from spastic.clinical.comparison import Comparison
 from spastic.clinical.scoring import Trend, VisitTrend, compute_trend
 from spastic.models import Visit
+from spastic.patients import pumps
 from spastic.patients.regimen import as_pure_changes
 from spastic.trends.charts import chart_series
 from spastic.trends.presenter import change_rows, patient_context, regimen_label
@@ -103,6 +104,7 @@ def summary_context(visit: Visit, clinic) -> dict:
         "label_for": label_for,
         "chart_series": chart_series(trend),
         "previous_date": previous_date,
+        "pump": pumps.pump_view(visit.patient, visit.visit_date, as_known_on=True),
     }
 
 

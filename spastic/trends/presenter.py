@@ -38,7 +38,7 @@ STATUS = {
     "not_compared": ("·", "Assessed once"),
 }
 SCOPE_LABELS = {"upper": "Upper limb", "lower": "Lower limb", "all": "All sides"}
-SEVERITY_LABELS = {"warning": "Warning", "caution": "Caution", "info": "Info"}
+SEVERITY_LABELS = {"urgent": "Urgent", "warning": "Warning", "caution": "Caution", "info": "Info"}
 
 
 def patient_context(patient: Patient) -> PatientContext:

@@ -1,11 +1,14 @@
 """The patient trend page: tone, pain and dose over the signed visits, responders and flags."""
 
+from datetime import date
+
 from flask import Blueprint, render_template, request
 from flask_login import current_user, login_required
 
 from spastic import audit
 from spastic.access import patient_for
 from spastic.extensions import db
+from spastic.patients import pumps
 from spastic.trends import charts, presenter
 
 bp = Blueprint("trends", __name__)
@@ -31,4 +34,6 @@ def show(patient_id: int):
         view=presenter,
         fmt=presenter.FORMAT,
         grid_start=0 if request.args.get("all") else max(0, len(trend.visits) - GRID_COLUMNS),
+        pump=pumps.pump_view(patient, date.today()),
+        show_refills=False,
     )

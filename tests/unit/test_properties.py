@@ -8,7 +8,7 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from spastic.clinical import comparison, dosing, responders, scales
+from spastic.clinical import comparison, dosing, pump, responders, scales
 from spastic.clinical.comparison import summarise
 from spastic.clinical.dosing import DoseChange, dose_in_force, regimen_on, regimens_on
 from spastic.clinical.safety import safety_flags
@@ -31,6 +31,14 @@ CLINICAL_MD_EXCERPTS = (
     "- Responder per muscle: reduction of >= 1 grade step (trial convention, e.g. NCT00432666).",
     "- Clinically important change: about 2 points or about 30% (Farrar 2001, Pain 94:149).",
     "  IMMPACT (Dworkin 2008): 10-20% minimal, >= 30% moderate, >= 50% substantial.",
+    '  residual volume"): the alarm volume is per pump, default 2 mL, and 4 mL is a legitimate '
+    "choice.",
+    "  (one page) and 7-10 days (another) before it; make the margin a clinic setting, default 7 "
+    "days.",
+    "  device's accuracy or greater than 2 mL should be evaluated (ASRA 2017, \"Accuracy in "
+    "intrathecal drug",
+    "- Battery: the pump warns about 90 days before elective replacement (Medtronic); battery "
+    "life is",
 )
 CLINICAL_MD = Path(__file__).parents[3] / "shared" / "CLINICAL.md"
 # Thresholds whose figure is not written as such in the quoted words, with the reason.
@@ -194,7 +202,7 @@ def _check_cited(threshold: dosing.Threshold) -> None:
 
 
 def test_every_registered_threshold_is_quoted_from_clinical_md_or_spec_defined():
-    registry = dosing.THRESHOLDS + comparison.THRESHOLDS + responders.THRESHOLDS
+    registry = dosing.THRESHOLDS + comparison.THRESHOLDS + responders.THRESHOLDS + pump.THRESHOLDS
     assert len({t.key for t in registry}) == len(registry)
     for threshold in registry:
         _check_cited(threshold)

@@ -1,0 +1,74 @@
+"""The worklist (who is due, in order of urgency) and booking a patient's next dates."""
+
+from datetime import date
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from spastic import audit
+from spastic.access import patient_for, role_required
+from spastic.errors import reshow_on_expired_form
+from spastic.extensions import db
+from spastic.patients import worklist
+from spastic.patients.pump_forms import ScheduleForm
+from spastic.patients.worklist import audit_shown
+
+bp = Blueprint("worklist", __name__)
+PAGE = 100
+
+
+@bp.get("/worklist")
+@role_required("therapist", "physician")
+def index():
+    """Show who is due, most urgent first (100 at a time)."""
+    show = request.args.get("show", "all")
+    if show not in worklist.FILTERS:
+        abort(404)
+    page = max(1, request.args.get("page", 1, type=int) or 1)
+    rows = worklist.rows(current_user, date.today(), show)
+    shown = rows[(page - 1) * PAGE : page * PAGE]
+    audit_shown("list", shown, show)
+    return render_template(
+        "patients/worklist.html",
+        rows=shown,
+        total=len(rows),
+        page=page,
+        pages=max(1, -(-len(rows) // PAGE)),
+        show=show,
+        filters=worklist.FILTERS,
+        today=date.today(),
+    )
+
+
+@bp.post("/patients/<int:patient_id>/schedule")
+@reshow_on_expired_form
+@login_required
+def book(patient_id: int):
+    """Book the patient's next review and refill, and the label's risk flags."""
+    patient = patient_for(current_user, patient_id, write=True)
+    form = ScheduleForm()
+    if not form.validate_on_submit():
+        for name, errors in form.errors.items():
+            flash(f"{getattr(form, name).label.text}: {' '.join(errors)}", "error")
+        return redirect(url_for("patients.detail", patient_id=patient.id, _anchor="schedule"))
+    before = {name: getattr(patient, name) for name in _SCHEDULED}
+    after = {name: getattr(form, name).data for name in _SCHEDULED}
+    changes = audit.changed_fields(before, after)
+    for name, value in after.items():
+        setattr(patient, name, value)
+    if changes:
+        audit.record(
+            "update", entity="patient", entity_id=patient.id, patient_id=patient.id, changes=changes
+        )
+    db.session.commit()
+    flash("Next dates booked." if changes else "Nothing changed.", "success")
+    return redirect(url_for("patients.detail", patient_id=patient.id, _anchor="schedule"))
+
+
+_SCHEDULED = (
+    "next_review_date",
+    "next_refill_date",
+    "review_interval_days",
+    "communication_difficulty",
+    "prior_withdrawal",
+)
