@@ -1,7 +1,7 @@
 """pumps refills scheduling
 
 Revision ID: 1c87cf4d1456
-Revises: f13570de4da7
+Revises: b7e4c2a91d05
 Create Date: 2026-12-01 20:39:12.908739
 
 """
@@ -13,7 +13,7 @@ import spastic.models.base  # noqa: F401 - custom column types
 
 # revision identifiers, used by Alembic.
 revision = '1c87cf4d1456'
-down_revision = 'f13570de4da7'
+down_revision = 'b7e4c2a91d05'
 branch_labels = None
 depends_on = None
 
