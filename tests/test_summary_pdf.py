@@ -155,7 +155,14 @@ def test_care_team_physician_reads_outsider_gets_404(app, therapist, clinic_worl
 def test_clinic_setting_letter_paper_and_time_zone(app, therapist, clinic_world):
     admin = app.test_client()
     admin.post("/login", data={"email": "a@home.test", "password": PASSWORD})
-    saved = admin.post("/admin/clinic", data={"paper_size": "Letter", "timezone": "Europe/Berlin"})
+    scheduling = {
+        "refill_margin_days": "7",
+        "review_interval_days": "90",
+        "review_after_dose_change_days": "14",
+    }
+    saved = admin.post(
+        "/admin/clinic", data={"paper_size": "Letter", "timezone": "Europe/Berlin", **scheduling}
+    )
     assert saved.status_code == 302
     bad = admin.post("/admin/clinic", data={"paper_size": "A3", "timezone": "Mars/Olympus"})
     assert bad.status_code == 200 and "Not a valid choice" in bad.get_data(as_text=True)

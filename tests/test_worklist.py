@@ -168,3 +168,21 @@ def test_booking_dates(app, client, auth, world):
     page = client.get(f"/patients/{patient.id}").get_data(as_text=True)
     assert "is after the low-reservoir alarm date" in page  # booked after an alarm already past
     assert "previous withdrawal" in page
+
+
+def test_clinic_scheduling_settings_drive_the_worklist(app, client, auth, world):
+    auth.login(world["admin"])
+    settings = {"paper_size": "A4", "timezone": "UTC", "review_after_dose_change_days": "14"}
+    too_short = {**settings, "refill_margin_days": "1", "review_interval_days": "90"}
+    bad = client.post("/admin/clinic", data=too_short)
+    assert "Give between 3 and 30 days." in bad.get_data(as_text=True)
+    saved = client.post(
+        "/admin/clinic", data={**settings, "refill_margin_days": "7", "review_interval_days": "200"}
+    )
+    assert saved.status_code == 302
+    auth.logout()
+    auth.login(world["therapist"])
+    page = client.get("/worklist").get_data(as_text=True)
+    # Reviewed 100 days ago: with a 200-day interval no longer overdue.
+    assert "every 200 days" in page
+    assert _order(page).index("REVIEW") > _order(page).index("NGUYEN")

@@ -111,7 +111,7 @@ def audit_trail():
 @reshow_on_expired_form
 @role_required("admin")
 def clinic_settings():
-    """Set the clinic's paper size and time zone."""
+    """Set the clinic's paper size, time zone and scheduling."""
     clinic = current_user.clinic
     form = ClinicSettingsForm(obj=clinic)
     if form.validate_on_submit():

@@ -6,6 +6,7 @@ from zoneinfo import available_timezones
 from flask_wtf import FlaskForm
 from wtforms import (
     EmailField,
+    IntegerField,
     PasswordField,
     RadioField,
     SelectField,
@@ -16,6 +17,7 @@ from wtforms.validators import (
     Email,
     InputRequired,
     Length,
+    NumberRange,
     ValidationError,
 )
 
@@ -94,6 +96,9 @@ class PasswordChangeForm(FlaskForm):
 class ClinicSettings:
     paper_size: str
     timezone: str
+    refill_margin_days: int
+    review_interval_days: int
+    review_after_dose_change_days: int
 
 
 class ClinicSettingsForm(FlaskForm):
@@ -107,6 +112,33 @@ class ClinicSettingsForm(FlaskForm):
         choices=choices({zone: zone for zone in sorted(available_timezones())}),
         validators=[InputRequired("Choose a time zone.")],
     )
+    refill_margin_days = IntegerField(
+        "Book pump refills this many days before the low-reservoir alarm",
+        validators=[
+            InputRequired("Enter the number of days."),
+            NumberRange(3, 30, "Give between 3 and 30 days."),
+        ],
+    )
+    review_interval_days = IntegerField(
+        "Review patients every (days), unless a patient has an interval of their own",
+        validators=[
+            InputRequired("Enter the number of days."),
+            NumberRange(7, 730, "Give between 7 and 730 days."),
+        ],
+    )
+    review_after_dose_change_days = IntegerField(
+        "Review a patient this many days after a dose change",
+        validators=[
+            InputRequired("Enter the number of days."),
+            NumberRange(1, 180, "Give between 1 and 180 days."),
+        ],
+    )
 
     def as_settings(self) -> ClinicSettings:
-        return ClinicSettings(paper_size=self.paper_size.data, timezone=self.timezone.data)
+        return ClinicSettings(
+            paper_size=self.paper_size.data,
+            timezone=self.timezone.data,
+            refill_margin_days=self.refill_margin_days.data,
+            review_interval_days=self.review_interval_days.data,
+            review_after_dose_change_days=self.review_after_dose_change_days.data,
+        )
