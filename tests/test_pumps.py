@@ -136,8 +136,7 @@ def test_bad_refill_input_is_refused_next_to_the_field(
 
 def test_the_alarm_must_be_below_the_reservoir(app, client, auth, clinic_world, pump_patient):
     auth.login(clinic_world["therapist"])
-    response = _pump(client, pump_patient.id, reservoir="other", reservoir_other="3",
-                     alarm="4")  # fmt: skip
+    response = _pump(client, pump_patient.id, reservoir="other", reservoir_other="3", alarm="4")
     assert "The alarm volume must be below the reservoir volume." in response.get_data(as_text=True)
     with app.app_context():
         assert db.session.scalar(select(func.count(Pump.id))) == 0
