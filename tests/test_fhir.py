@@ -14,7 +14,8 @@ from sqlalchemy import select
 from spastic.clinical import scales
 from spastic.clinical.dosing import DoseChange
 from spastic.clinical.records import VisitRecord
-from spastic.exports import fhir, fhir_terms
+from spastic.exports import fhir, fhir_pumps, fhir_terms
+from spastic.exports.fhir_terms import UCUM
 from spastic.extensions import db
 from spastic.models import Amendment, AuditEvent, MasScore, SummaryDocument, Visit, utcnow
 
@@ -338,3 +339,64 @@ def test_route_lists_stored_summaries_as_document_references(app, therapist, cli
     assert (attachment["size"], attachment["contentType"]) == (len(pdf), "application/pdf")
     digest = base64.urlsafe_b64encode(hashlib.sha256(pdf).digest()).rstrip(b"=").decode()
     assert document["masterIdentifier"]["value"] == f"ni:///sha-256;{digest}"
+
+
+PUMP = fhir_pumps.PumpRecord(
+    pump_id=4,
+    model="SynchroMed II 8637-20",
+    reservoir_ml=Decimal(20),
+    alarm_ml=Decimal(2),
+    implant_date=date(2026, 1, 10),
+    removed_on=None,
+    refills=(
+        fhir_pumps.RefillRecord(
+            11, date(2026, 1, 10), Decimal(20), Decimal(500), None, None, first_fill=True
+        ),
+        fhir_pumps.RefillRecord(
+            12,
+            date(2026, 3, 1),
+            Decimal("18.5"),
+            Decimal(2000),
+            Decimal("5.00"),
+            Decimal("8.00"),
+            first_fill=False,
+        ),
+    ),
+)
+
+
+def test_pump_is_a_device_and_refills_are_medication_administrations():
+    bundle = _valid(fhir.patient_bundle(PATIENT, [], REGIMEN, as_of=date(2026, 6, 1), pumps=[PUMP]))
+    resources = [e["resource"] for e in bundle["entry"]]
+    (device,) = [r for r in resources if r["resourceType"] == "Device"]
+    given = [r for r in resources if r["resourceType"] == "MedicationAdministration"]
+    assert device["deviceName"][0]["name"] == "SynchroMed II 8637-20"
+    reservoir, alarm = (p["valueQuantity"][0] for p in device["property"])
+    assert reservoir == {"value": 20, "unit": "mL", "system": UCUM, "code": "mL"}
+    assert alarm["value"] == 2 and device["status"] == "active"
+    assert [g["effectiveDateTime"] for g in given] == ["2026-01-10", "2026-03-01"]
+    second = given[1]
+    assert second["dosage"]["dose"] == {"value": 18.5, "unit": "mL", "system": UCUM, "code": "mL"}
+    strength = second["contained"][0]["ingredient"][0]["strength"]
+    assert strength["numerator"] == {"value": 2000, "unit": "ug", "system": UCUM, "code": "ug"}
+    assert strength["denominator"]["code"] == "mL"
+    assert second["device"][0]["reference"] == f"urn:uuid:{device['id']}"
+    assert second["note"][0]["text"] == (
+        "Residual drawn out: 5.00 mL; expected by the app: 8.00 mL."
+    )
+    ids = {e["fullUrl"] for e in bundle["entry"]}
+    assert all(g["device"][0]["reference"] in ids for g in given)
+
+
+def test_the_patient_export_holds_the_pump(client, auth, clinic_world, make_patient):
+    from tests.test_pumps import _pump, _refill
+
+    patient = make_patient(
+        clinic_world["home"], mrn="IT-9", doses=[(date(2026, 1, 1), "intrathecal", 300)]
+    )
+    auth.login(clinic_world["therapist"])
+    _pump(client, patient.id)
+    _refill(client, patient.id, date.today())
+    bundle = _valid(client.get(f"/patients/{patient.id}/fhir").get_json())
+    kinds = [e["resource"]["resourceType"] for e in bundle["entry"]]
+    assert kinds.count("Device") == 1 and kinds.count("MedicationAdministration") == 1

@@ -4,10 +4,11 @@ from datetime import date
 
 from flask import url_for
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
-from spastic.exports import fhir
+from spastic.exports import fhir, fhir_pumps
 from spastic.extensions import db
-from spastic.models import Patient, SummaryDocument, Visit, utcnow
+from spastic.models import Patient, Pump, SummaryDocument, Visit, utcnow
 from spastic.patients.regimen import as_pure_changes
 from spastic.visits.content import as_record, signed_visits
 
@@ -41,8 +42,42 @@ def patient_bundle_for(patient: Patient) -> dict:
         as_pure_changes(patient.dose_changes),
         as_of=date.today(),
         documents=stored_summaries([v.id for v in visits]),
+        pumps=pump_records(patient.id),
         timestamp=utcnow(),
     )
+
+
+def pump_records(patient_id: int) -> list[fhir_pumps.PumpRecord]:
+    """Every pump of the patient (replaced ones too) with its refills, for the Bundle."""
+    rows = db.session.scalars(
+        select(Pump)
+        .where(Pump.patient_id == patient_id)
+        .options(selectinload(Pump.refills))
+        .order_by(Pump.implant_date, Pump.id)
+    )
+    return [
+        fhir_pumps.PumpRecord(
+            pump_id=row.id,
+            model=row.model,
+            reservoir_ml=row.reservoir_ml,
+            alarm_ml=row.alarm_ml,
+            implant_date=row.implant_date,
+            removed_on=row.removed_on,
+            refills=tuple(
+                fhir_pumps.RefillRecord(
+                    refill_id=r.id,
+                    on=r.refill_date,
+                    volume_added_ml=r.volume_added_ml,
+                    concentration_mcg_ml=r.concentration_mcg_ml,
+                    residual_drawn_ml=r.residual_drawn_ml,
+                    expected_residual_ml=r.expected_residual_ml,
+                    first_fill=r.first_fill,
+                )
+                for r in row.refills
+            ),
+        )
+        for row in rows
+    ]
 
 
 def stored_summaries(visit_ids: list[int]) -> list[fhir.SummaryPdf]:

@@ -17,6 +17,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from spastic.clinical import dosing, scales
+from spastic.exports.fhir_pumps import PumpRecord, pump_resources
 from spastic.exports.fhir_terms import (
     AMBULATORY,
     CATEGORY,
@@ -54,15 +55,19 @@ def patient_bundle(
     *,
     as_of: date,
     documents: Iterable[SummaryPdf] = (),
+    pumps: Iterable[PumpRecord] = (),
     timestamp: datetime | None = None,
 ) -> dict:
     """Build the patient's Bundle: Patient, each visit's Encounter and Observations, every
-    regimen change as a MedicationStatement (status as of `as_of`), the given summaries."""
+    regimen change as a MedicationStatement (status as of `as_of`), the given summaries, and
+    each pump as a Device with its refills (`fhir_pumps`)."""
     visits = list(visits)
     resources = [_patient(patient)]
     for visit in visits:
         resources += [_encounter(patient, visit), *_observations(patient, visit)]
     resources += _regimen_history(patient, regimen, as_of)
+    for pump in pumps:
+        resources += pump_resources(patient, pump)
     known = {v.record.visit_id for v in visits}
     for document in documents:
         if document.visit_id not in known:
