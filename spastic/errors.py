@@ -17,6 +17,18 @@ def register(app: Flask) -> None:
         (404, "Not found", "There is nothing here, or you do not have access to it."),
         (405, "Not allowed", "This page cannot be used that way."),
         (409, "Changed meanwhile", "Someone else changed this record. Reload and try again."),
+        (
+            413,
+            "Too much to save",
+            "The form sent more than the app accepts, so nothing was saved. Shorten long text "
+            "such as notes, then try again.",
+        ),
+        (
+            415,
+            "Not a form",
+            "This request was not sent by one of the app's forms, so nothing was saved. "
+            "Open the page in the app and try again.",
+        ),
         (429, "Too many attempts", "Too many attempts. Wait a minute, then try again."),
         (500, "Something went wrong", "Nothing was saved. Try again; if it persists, call IT."),
     ):
@@ -98,6 +110,9 @@ def _stale(_error):
 
 def _handler(code: int, title: str, message: str):
     def handle(_error):
+        # The autosave script reads the message of a refused body and shows it.
+        if code in (413, 415) and _wants_json():
+            return jsonify(saved=False, error=message), code
         return render_template("error.html", code=code, title=title, message=message), code
 
     return handle
