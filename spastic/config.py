@@ -26,6 +26,11 @@ def defaults(instance_path: str) -> dict:
         "SESSION_COOKIE_SECURE": False,
         "SESSION_COOKIE_NAME": "spastic_session",
         "WTF_CSRF_TIME_LIMIT": 3600,
+        # Request bodies: the fullest visit form (every muscle, Tardieu and side effect, 5000
+        # characters of notes) is about 180 fields and under 60 kB, so these leave room.
+        "MAX_CONTENT_LENGTH": 1024 * 1024,
+        "MAX_FORM_MEMORY_SIZE": 500 * 1024,
+        "MAX_FORM_PARTS": 1000,
         "RATELIMIT_STORAGE_URI": "memory://",
         "RATELIMIT_ENABLED": True,
         "LOGIN_RATE_LIMIT": "20 per minute",

@@ -1,6 +1,6 @@
 """Response headers that keep pages from being framed, sniffed, cached or scripted inline."""
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, abort, current_app, jsonify, render_template, request
 
 CSP = "; ".join(
     [
@@ -19,11 +19,33 @@ CSP = "; ".join(
 )
 
 
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
 def register(app: Flask) -> None:
     # First of all request handlers, so that no view (not even one re-shown for an expired
-    # CSRF token) ever sees a NUL.
-    app.before_request_funcs.setdefault(None, []).insert(0, refuse_nul_characters)
+    # CSRF token) ever sees a NUL, and no body is parsed before its size and shape are checked.
+    handlers = app.before_request_funcs.setdefault(None, [])
+    handlers.insert(0, refuse_nul_characters)
+    handlers.insert(0, refuse_odd_bodies)
     app.after_request(add_headers)
+
+
+def refuse_odd_bodies():
+    """Refuse a body no form of ours sends, or one with more fields than a form has, unparsed.
+
+    Werkzeug bounds multipart bodies by MAX_FORM_PARTS, but parses a urlencoded body whole,
+    however many fields it holds: count its separators first (MAX_CONTENT_LENGTH bounds the
+    read, with a 413). Every form posts urlencoded or multipart; JSON and other bodies would
+    reach form code that cannot read them.
+    """
+    if request.mimetype not in ("", *FORM_TYPES):
+        abort(415)
+    if request.mimetype == FORM_TYPES[0]:
+        body = request.get_data(cache=True)  # parsing the form later reuses these bytes
+        if body and body.count(b"&") + 1 > current_app.config["MAX_FORM_PARTS"]:
+            abort(413)
+    return None
 
 
 def refuse_nul_characters():

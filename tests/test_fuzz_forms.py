@@ -447,6 +447,9 @@ def _unless_missing(refuses):
     return lambda value: value is not None and refuses(value)
 
 
+NON_LATIN1_MRNS = ("\u03a9MEGA-1", "\u041f-77", "\u60a3\u8005-9", "\U0001d54f-1")
+
+
 def _patient_fields(world: World, edit: bool) -> dict:
     physicians = {world.ids["physician"], world.ids["outsider_physician"]}
     fields = {
@@ -454,7 +457,7 @@ def _patient_fields(world: World, edit: bool) -> dict:
             40,
             required=True,
             valid=st.one_of(
-                st.sampled_from(["MRN-1", "MRN-2", "OC-1"]),
+                st.sampled_from(["MRN-1", "MRN-2", "OC-1", *NON_LATIN1_MRNS]),
                 st.from_regex(r"[A-Z]{2}-[0-9]{1,6}", fullmatch=True),
             ),
         ),
@@ -557,7 +560,7 @@ def _fuzz(world: World, form: Form, client=None, shrink=True) -> dict:
         else:
             response = client.post(form.url(world, target), data=body)
         outcome = Outcome(response, body, target, before, refused_by)
-        if _holds_nul(body):  # refused for every form before any view runs
+        if _holds_nul(body) and not _too_large(world.app, body):  # refused before any view
             assert response.status_code == 400, response.status_code
             assert "control character (NUL)" in response.get_data(as_text=True)
             assert not _diff(before, _snapshot(world.app))
@@ -575,6 +578,10 @@ def _fuzz(world: World, form: Form, client=None, shrink=True) -> dict:
     if EXAMPLES >= 100 and form.method == "POST":  # both paths taken: the checks had teeth
         assert tally["accepted"] > 0 and tally["refused"] > 0, tally
     return tally
+
+
+def _too_large(app, body: dict) -> bool:
+    return len(urlencode(body, doseq=True)) > app.config["MAX_CONTENT_LENGTH"]
 
 
 def _holds_nul(body: dict) -> bool:
@@ -599,7 +606,7 @@ def _check(world: World, form: Form, outcome: Outcome, after: dict) -> None:
     if form.exact and not outcome.refused_by:
         assert outcome.accepted, (status, outcome.body)
     if response.is_json:
-        assert status in (200, 409), status
+        assert status in (200, 409, 413, 422), status
     elif status in (200, 409, 422) and form.method == "POST" and not form.silent(world, outcome):
         assert MESSAGE.search(response.get_data(as_text=True)), (status, outcome.refused_by)
     else:
@@ -936,20 +943,48 @@ def _versioned(world: World, fields: dict) -> dict:
     return {**fields, "version": version}
 
 
+DRAFT_TEXT_LIMITS = {"rater": 120, "side_effect_other_detail": 200, "notes": 5000}
+
+
+def _past_draft_limits(w, body) -> list[str]:
+    """Fields a draft may not keep: past the form's text limits, or far past any code."""
+    problems = []
+    for name, value in body.items():
+        if name in ("csrf_token", "version", "submission_key"):
+            continue
+        longest = max(
+            (len(str(v)) for v in (value if isinstance(value, list) else [value])), default=0
+        )
+        if longest > DRAFT_TEXT_LIMITS.get(name, 40) or len(name) > 100:
+            problems.append(f"draft limit: {name[:100]}")
+    return problems
+
+
 def test_fuzz_visit_autosave(world):
-    """Autosave stores anything as the draft only; the form still opens afterwards."""
+    """Autosave stores the form as the draft only, within the form's limits; it still opens."""
     unchecked = {k: replace(f, refuses=Field.refuses) for k, f in VISIT_FIELDS.items()}
     fields = _versioned(world, unchecked)
 
     def after(w, o):
-        assert o.response.status_code == (409 if o.refused_by else 200), o.refused_by
+        status, limits = o.response.status_code, _past_draft_limits(w, o.body)
+        if status == 413:
+            assert _too_large(w.app, o.body), len(urlencode(o.body, doseq=True))
+        elif limits:
+            assert status == 422, (status, limits)
+            problems = o.response.get_json()["field_errors"]
+            assert {f"draft limit: {name}" for name in problems} == set(limits), problems
+        else:
+            assert status == (409 if o.refused_by else 200), o.refused_by
         page = w.clients["therapist"].get(f"/drafts/{w.ids['draft']}")
         assert page.status_code == 200, o.body
+        payload = json.loads(_snapshot(w.app)["draft"][(w.ids["draft"],)]["payload"])
+        assert not _past_draft_limits(w, payload), payload
 
     form = Form(
         lambda w, t: f"/drafts/{w.ids[t]}/autosave",
         fields,
         targets=("new_draft", "edit_draft"),
+        cross=_past_draft_limits,
         keeps_input=_draft_keeps_input,
         after=after,
     )
@@ -1137,6 +1172,93 @@ def test_fuzz_patient_search(world):
         assert "FISCHER" not in o.response.get_data(as_text=True)
 
     _fuzz(world, Form(lambda w, t: "/patients", fields, method="GET", after=after))
+
+
+# --- bodies no form sends, and names no header can carry -----------------------------------
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner),
+    max_leaves=20,
+)
+odd_bodies = st.one_of(
+    json_values.map(lambda v: json.dumps(v).encode()),
+    st.tuples(json_values, st.integers(0, 40)).map(lambda t: json.dumps(t[0]).encode()[: t[1]]),
+    st.integers(1, 50_000).map(lambda depth: b"[" * depth + b"]" * depth),
+    st.integers(1, 50_000).map(lambda depth: b'{"a":' * depth + b"1" + b"}" * depth),
+    st.binary(max_size=200),
+)
+ODD_TYPES = (
+    *("application/json", "text/json", "application/json; charset=utf-16", "text/plain"),
+    *("application/xml", "application/octet-stream", "application/x-www-form-urlencodedx"),
+)
+ODD_TARGETS = {
+    "login": lambda w: "/login",
+    "change password": lambda w: "/account/password",
+    "new user": lambda w: "/admin/users/new",
+    "new patient": lambda w: "/patients/new",
+    "edit patient": lambda w: f"/patients/{w.ids['home_patient']}/edit",
+    "dose change": lambda w: f"/patients/{w.ids['home_patient']}/doses/new",
+    "visit submit": lambda w: f"/drafts/{w.ids['new_draft']}",
+    "visit autosave": lambda w: f"/drafts/{w.ids['new_draft']}/autosave",
+    "sign": lambda w: f"/visits/{w.ids['home_unsigned']}/sign",
+    "amend": lambda w: f"/visits/{w.ids['home_signed']}/amend",
+    "share": lambda w: f"/visits/{w.ids['home_signed']}/share",
+}
+
+
+@pytest.mark.parametrize("target", ODD_TARGETS)
+def test_fuzz_odd_bodies(world, target):
+    """JSON of any shape, cut short or nested deep, text, XML, bytes: a 415, nothing written."""
+    admin = target == "new user"
+    client = _client(world.app, "a@home.test") if admin else world.clients["therapist"]
+    url = ODD_TARGETS[target](world)
+
+    @FUZZ
+    @given(
+        st.sampled_from(ODD_TYPES), odd_bodies, st.sampled_from(["text/html", "application/json"])
+    )
+    def post(content_type, body, accept):
+        before = _snapshot(world.app)
+        response = client.post(
+            url, data=body, content_type=content_type, headers={"Accept": accept}
+        )
+        assert response.status_code == 415, (response.status_code, body[:80])
+        if response.is_json:
+            assert response.get_json()["saved"] is False
+        else:
+            assert "was not sent by one of the app" in response.get_data(as_text=True)
+        assert not _diff(before, _snapshot(world.app))
+
+    post()
+
+
+mrns = st.text(
+    st.characters(exclude_categories=("Cs",), exclude_characters="\x00"), min_size=1, max_size=40
+)
+
+
+@FUZZ
+@given(mrns)
+def test_fuzz_pdf_filename_of_any_mrn(app, mrn):
+    """Any MRN gives an ASCII Content-Disposition whose filename* spells the MRN out."""
+    from urllib.parse import unquote
+
+    from spastic.reports.documents import pdf_response
+
+    with app.test_request_context():
+        visit = Visit(patient=Patient(mrn=mrn), visit_date=TODAY)
+        response = pdf_response(visit, b"%PDF-1.7")
+        disposition = response.headers["Content-Disposition"]
+    disposition.encode("ascii")
+    assert "\r" not in disposition and "\n" not in disposition
+    assert disposition.startswith("inline; filename=")
+    named = f"summary-{mrn}-{TODAY.isoformat()}.pdf"
+    safe = "".join(ch if ch.isalnum() or ch in "-._" else "_" for ch in named)
+    if "filename*=" in disposition:
+        assert unquote(disposition.split("filename*=UTF-8''", 1)[1]) == safe
+    else:
+        assert disposition == f"inline; filename={safe}"
 
 
 # --- what the fuzzing found (each was a bug, now fixed), as plain reproductions --------------

@@ -1,9 +1,10 @@
 """The physician's PDF visit summary: rendered once per content, served from storage."""
 
 import hashlib
+import io
 import json
 
-from flask import Response, abort, render_template
+from flask import Response, abort, render_template, send_file
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -69,14 +70,22 @@ def _store(visit_id: int, key: str, body: bytes) -> None:
 
 
 def pdf_response(visit: Visit, body: bytes) -> Response:
-    """Serve summary PDF bytes inline, named after the patient's MRN and the visit date."""
+    """Serve summary PDF bytes inline, named after the patient's MRN and the visit date.
+
+    send_file names it with RFC 6266/5987 `filename*` (UTF-8) and an ASCII `filename`
+    fallback: an MRN such as "ΩMEGA-1" would otherwise make a header gunicorn cannot send.
+    """
     filename = f"summary-{visit.patient.mrn}-{visit.visit_date.isoformat()}.pdf"
     safe = "".join(ch if ch.isalnum() or ch in "-._" else "_" for ch in filename)
-    return Response(
-        body,
+    response = send_file(
+        io.BytesIO(body),
         mimetype="application/pdf",
-        headers={"Content-Disposition": f'inline; filename="{safe}"'},
+        download_name=safe,
+        as_attachment=False,
+        conditional=False,
+        etag=False,
     )
+    return response
 
 
 def summary_sources(visit: Visit) -> tuple[dict, pdf.Attachment]:

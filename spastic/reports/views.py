@@ -16,7 +16,7 @@ bp = Blueprint("reports", __name__)
 def summary_pdf(visit_id: int):
     """Return the visit summary PDF (DRAFT on every page until the visit is signed)."""
     visit = visit_for(current_user, visit_id)
-    body = summary_pdf_bytes(visit)
+    response = pdf_response(visit, summary_pdf_bytes(visit))
     audit.record("download_pdf", entity="visit", entity_id=visit.id, patient_id=visit.patient_id)
     db.session.commit()
-    return pdf_response(visit, body)
+    return response

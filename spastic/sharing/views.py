@@ -104,10 +104,12 @@ def open_link(token: str):
         clinic = visit.patient.clinic
         return render_template("sharing/open.html", link=link, clinic=clinic)
     body = documents.summary_pdf_bytes(visit)
-    links.record_opening(link)
-    db.session.commit()
     response = documents.pdf_response(visit, body)
     response.headers["X-Robots-Tag"] = "noindex, nofollow"
+    # Counted and audited only once the response is ready to go: a failure before this
+    # point is no opening.
+    links.record_opening(link)
+    db.session.commit()
     return response
 
 

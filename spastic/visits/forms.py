@@ -9,6 +9,7 @@ from datetime import date
 
 from flask_wtf import FlaskForm
 from wtforms import DateField, HiddenField, IntegerField, RadioField, StringField, TextAreaField
+from wtforms.fields.core import UnboundField
 from wtforms.validators import (
     DataRequired,
     InputRequired,
@@ -138,6 +139,43 @@ def _build_form_class() -> type[BaseVisitForm]:
 
 
 VisitForm = _build_form_class()
+
+
+def _text_limits() -> dict[str, tuple[str, int]]:
+    """Map each text field of the visit form to its label and its Length maximum."""
+    limits = {}
+    for name in dir(VisitForm):
+        unbound = getattr(VisitForm, name)
+        if isinstance(unbound, UnboundField):
+            for validator in unbound.kwargs.get("validators", ()):
+                if isinstance(validator, Length) and validator.max > 0:
+                    limits[name] = (unbound.args[0], validator.max)
+    return limits
+
+
+TEXT_LIMITS = _text_limits()
+# Every other field holds a code, a grade, an angle or a date: none is near this long, so a
+# longer value is never a valid answer and is not worth keeping in a draft either.
+SHORT_VALUE_MAX = 40
+NAME_MAX = 100
+
+
+def draft_problems(payload: dict[str, list[str]]) -> dict[str, str]:
+    """Return, per field, why the form as posted may not be kept as a draft (the same length
+    limits as the submitted form); empty when it may."""
+    problems = {}
+    for name, values in payload.items():
+        longest = max((len(v) for v in values), default=0)
+        if name in TEXT_LIMITS:
+            label, most = TEXT_LIMITS[name]
+            if longest > most:
+                problems[name] = (
+                    f"{label} can hold at most {most} characters; this has {longest}. "
+                    "Shorten it to save."
+                )
+        elif len(name) > NAME_MAX or longest > SHORT_VALUE_MAX:
+            problems[name[:NAME_MAX]] = "This answer is not one the form offers."
+    return problems
 
 
 @dataclass(frozen=True)

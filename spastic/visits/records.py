@@ -30,7 +30,7 @@ from spastic.visits.content import (
     effective_content,
     payload_from_content,
 )
-from spastic.visits.forms import VisitInput, carry_name, mas_name
+from spastic.visits.forms import VisitInput, carry_name, draft_problems, mas_name
 
 DEFAULT_MUSCLES = tuple(m.code for m in scales.MUSCLES if m.limb == "lower")
 
@@ -43,6 +43,14 @@ class VersionConflict(Exception):
         self.stored_payload = stored_payload
         self.saved_by = saved_by
         self.saved_at = saved_at
+
+
+class DraftRefused(Exception):
+    """The form as posted passes a field limit of the visit form: it is not stored."""
+
+    def __init__(self, problems: dict[str, str]):
+        super().__init__("draft refused")
+        self.problems = problems
 
 
 class SignedMeanwhile(VersionConflict):
@@ -111,7 +119,11 @@ def draft_for_edit(visit: Visit, user: User) -> Draft:
 
 
 def save_draft(draft: Draft, payload: dict, posted_version: int | None, user: User) -> None:
-    """Store the form as it is now; refuse if someone else saved since `posted_version`."""
+    """Store the form as it is now; refuse if someone else saved since `posted_version`,
+    or if a field passes the form's limits (the draft then keeps what it had)."""
+    problems = draft_problems(payload)
+    if problems:
+        raise DraftRefused(problems)
     if posted_version != draft.version:
         raise VersionConflict(json.loads(draft.payload), _name(draft.updated_by), draft.updated_at)
     draft.payload = json.dumps(payload)

@@ -81,6 +81,10 @@ def autosave(draft_id: int):
     except visit_records.VersionConflict as conflict:
         db.session.rollback()
         return jsonify(_conflict_json(conflict, payload, draft)), 409
+    except visit_records.DraftRefused as refused:
+        db.session.rollback()
+        message = " ".join(dict.fromkeys(refused.problems.values()))
+        return jsonify(saved=False, error=message, field_errors=refused.problems), 422
     audit.record("autosave", entity="draft", entity_id=draft.id, patient_id=draft.patient_id)
     db.session.commit()
     return jsonify(
@@ -254,6 +258,9 @@ def _keep_input(draft, payload: dict):
     except visit_records.VersionConflict as conflict:
         db.session.rollback()
         return conflict
+    except visit_records.DraftRefused:
+        # The form's own validation shows the same limits next to the fields.
+        db.session.rollback()
     return None
 
 

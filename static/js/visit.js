@@ -50,6 +50,7 @@
       if (response.status === 409 && data.conflict) {
         showConflict(data);
       } else if (response.ok && data.saved) {
+        showFieldErrors({});
         versionInput.value = data.version;
         document.dispatchEvent(new CustomEvent("spastic:server-contact"));
         if (data.csrf_token) form.querySelector("[name=csrf_token]").value = data.csrf_token;
@@ -65,8 +66,10 @@
         form.querySelector("[name=csrf_token]").value = data.csrf_token;
         dirty = true;
         setTimeout(save, 100);
-      } else if (response.status === 400 && data.error) {
+      } else if (response.status >= 400 && data.error) {
+        // Refused as it is (too long, not a form): retrying the same input would not help.
         dirty = true;
+        showFieldErrors(data.field_errors || {});
         say("Not saved: " + data.error);
       } else if (response.ok && data.visit_url) {
         window.location.assign(data.visit_url);
@@ -85,6 +88,35 @@
     } else if (submitAfterSave) {
       submitAfterSave = false;
       if (saved) form.requestSubmit(submitButton);
+    }
+  }
+
+  // The server's length limits, shown beside their fields as the field macro renders errors.
+  function showFieldErrors(errors) {
+    for (const box of form.querySelectorAll("[data-autosave-error]")) {
+      const field = box.closest(".field");
+      box.remove();
+      if (field && !field.querySelector(".error")) {
+        field.classList.remove("has-error");
+        for (const input of field.querySelectorAll("[aria-invalid]")) input.removeAttribute("aria-invalid");
+      }
+    }
+    for (const [name, message] of Object.entries(errors)) {
+      const field = document.getElementById(name + "-field");
+      if (!field) continue;
+      const box = document.createElement("p");
+      box.className = "error";
+      box.id = name + "-autosave-error";
+      box.dataset.autosaveError = "";
+      box.textContent = message;
+      field.append(box);
+      field.classList.add("has-error");
+      const input = field.querySelector("[name='" + name + "']");
+      if (input) {
+        input.setAttribute("aria-invalid", "true");
+        const described = (input.getAttribute("aria-describedby") || "").split(" ");
+        if (!described.includes(box.id)) input.setAttribute("aria-describedby", [...described, box.id].join(" ").trim());
+      }
     }
   }
 
