@@ -20,6 +20,7 @@ from bench import (
     bench_size,
     bench_trend,
     bench_visit_save,
+    bench_worklist,
 )
 from bench.common import databases, machine
 
@@ -49,6 +50,7 @@ def main() -> None:
             results += measure("pdf", bench_pdf.run, name, url, repeat["pdf"])
             results += measure("trend pages", bench_trend.run_pages, name, url, repeat["pages"])
             results += measure("search", bench_search.run, name, url, quick)
+            results += measure("worklist", bench_worklist.run, name, url, quick)
             results += measure("size", bench_size.run, name, url, quick)
             results += measure("load", bench_load.run, name, url, quick)
     report = {
