@@ -52,7 +52,7 @@ def next_review(facts: DueFacts) -> tuple[date, str]:
     if changed is not None and changed > facts.last_visit:
         after_change = changed + timedelta(days=facts.review_after_change_days)
         if after_change < regular:
-            return after_change, f"review after the dose change of {changed:%d %b %Y}"
+            return after_change, f"review after the dose change of {changed.day} {changed:%b %Y}"
     return regular, f"every {facts.review_interval_days} days"
 
 
