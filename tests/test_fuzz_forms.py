@@ -157,9 +157,9 @@ def world(app, clinic_world, make_patient):
         "other_amendment_key": "other-amendment-key",
         "other_dose_key": "other-dose-key",
     }
-    ids["other_draft"] = int(other.get(f"/patients/{opid}/visits/new").location.rsplit("/")[-1])
-    ids["new_draft"] = int(home.get(f"/patients/{pid}/visits/new").location.rsplit("/")[-1])
-    edit = home.get(f"/visits/{ids['home_unsigned']}/edit").location
+    ids["other_draft"] = int(other.post(f"/patients/{opid}/visits/new").location.rsplit("/")[-1])
+    ids["new_draft"] = int(home.post(f"/patients/{pid}/visits/new").location.rsplit("/")[-1])
+    edit = home.post(f"/visits/{ids['home_unsigned']}/edit").location
     ids["edit_draft"] = int(edit.rsplit("/")[-1])
     for role in ("therapist", "physician", "outsider_physician", "admin"):
         ids[role] = clinic_world[role].id
@@ -923,9 +923,9 @@ def _fresh_drafts(w: World) -> None:
             d.id for d in db.session.scalars(select(Draft).where(Draft.consumed_at.is_not(None)))
         }
     if w.ids["new_draft"] in consumed:
-        w.ids["new_draft"] = int(client.get(f"/patients/{pid}/visits/new").location.split("/")[-1])
+        w.ids["new_draft"] = int(client.post(f"/patients/{pid}/visits/new").location.split("/")[-1])
     if w.ids["edit_draft"] in consumed:
-        location = client.get(f"/visits/{w.ids['home_unsigned']}/edit").location
+        location = client.post(f"/visits/{w.ids['home_unsigned']}/edit").location
         w.ids["edit_draft"] = int(location.split("/")[-1])
 
 

@@ -43,7 +43,9 @@ def _payload() -> dict:
     return {k: v for k, v in request.form.lists() if k not in NOT_STORED}
 
 
-@bp.get("/patients/<int:patient_id>/visits/new")
+# Opening a visit writes a draft, so it is a POST (a form with a CSRF token on the patient
+# page): a GET would let any other site start drafts by navigation (SameSite=Lax sends the cookie).
+@bp.post("/patients/<int:patient_id>/visits/new")
 @login_required
 def new(patient_id: int):
     """Resume the patient's visit in progress, or start one from the last signed visit."""
@@ -139,7 +141,7 @@ def detail(visit_id: int):
     )
 
 
-@bp.get("/visits/<int:visit_id>/edit")
+@bp.post("/visits/<int:visit_id>/edit")
 @login_required
 def edit(visit_id: int):
     """Reopen an unsigned visit in the form (signed visits are amended instead)."""
