@@ -10,10 +10,10 @@ import hashlib
 import re
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from spastic.extensions import db
-from spastic.models import Base, Draft
+from spastic.models import AuditEvent, Base, Draft
 from tests.conftest import PASSWORD
 from tests.test_isolation import ROUTES
 
@@ -45,6 +45,18 @@ def _snapshot(app) -> dict[str, tuple[int, str]]:
 
 def _changed(before: dict, after: dict) -> list[str]:
     return sorted(name for name in before if before[name] != after[name])
+
+
+def _last_event(app) -> int:
+    with app.app_context():
+        return db.session.scalar(select(func.max(AuditEvent.id))) or 0
+
+
+def _audited_patients(app, after: int) -> set[int]:
+    with app.app_context():
+        return set(
+            db.session.scalars(select(AuditEvent.patient_id).where(AuditEvent.id > after)).all()
+        )
 
 
 def _share_token(tmp_path) -> str:
@@ -91,12 +103,17 @@ def test_no_get_route_writes(app, clinic_world, patient_records, make_patient, t
     urls = _get_urls(app, ids)
     assert len(urls) >= 20
     answered = {}
+    mrns = {"MRN-1": patient_records["patient_id"], "MRN-2": second.id}
     for url in urls:
-        before = _snapshot(app)
+        before, last_event = _snapshot(app), _last_event(app)
         response = client.get(url)
+        body = response.get_data(as_text=not response.mimetype.endswith("pdf"))
         response.close()
         assert response.status_code < 500, (url, response.status_code)
         assert _changed(before, _snapshot(app)) == [], f"GET {url} as {role} wrote to the tables"
+        # Whatever shows a patient names them in the audit trail (point 9 of issue 12).
+        shown = {pid for mrn, pid in mrns.items() if isinstance(body, str) and mrn in body}
+        assert shown <= _audited_patients(app, last_event), f"GET {url} showed {shown} unaudited"
         answered[url] = response.status_code
     # The walk reached the clinical pages it should (not a login redirect everywhere).
     if role == "therapist":
@@ -113,7 +130,7 @@ def test_opening_a_visit_is_not_a_get(app, clinic_world, patient_records):
     client.post("/login", data={"email": clinic_world["therapist"].email, "password": PASSWORD})
     pid, unsigned = patient_records["patient_id"], patient_records["unsigned"]
     with app.app_context():
-        drafts = db.session.scalar(select(db.func.count()).select_from(Draft))
+        drafts = db.session.scalar(select(func.count()).select_from(Draft))
     before = _snapshot(app)
     assert client.get(f"/patients/{pid}/visits/new").status_code == 405
     assert client.get(f"/visits/{unsigned}/edit").status_code == 405
@@ -121,7 +138,7 @@ def test_opening_a_visit_is_not_a_get(app, clinic_world, patient_records):
     # The POSTs the buttons send do it.
     assert client.post(f"/visits/{unsigned}/edit").location.startswith("/drafts/")
     with app.app_context():
-        assert db.session.scalar(select(db.func.count()).select_from(Draft)) == drafts + 1
+        assert db.session.scalar(select(func.count()).select_from(Draft)) == drafts + 1
 
 
 def test_patient_and_visit_pages_have_post_buttons(app, clinic_world, patient_records):

@@ -204,6 +204,7 @@ def amend(visit_id: int):
     if request.method == "GET":
         pairs = _as_pairs(visit_records.payload_for_amendment(visit))
         form = VisitForm(formdata=MultiDict(pairs))
+        _audit_amend_form(visit)
         return render_template("visits/amend.html", **amend_context(form, visit, key))
     form = VisitForm()
     reason = (request.form.get("reason") or "").strip()
@@ -221,8 +222,15 @@ def amend(visit_id: int):
             "Amendment recorded." if amendment else "Nothing was different: no amendment.", "info"
         )
         return redirect(url_for("visits.detail", visit_id=visit.id))
+    _audit_amend_form(visit)
     context = amend_context(form, visit, key, errors=errors, reason=reason)
     return render_template("visits/amend.html", **context), 422
+
+
+def _audit_amend_form(visit) -> None:
+    """The amendment form shows the signed visit (again after refused input): a read."""
+    audit.record("view", entity="amend_form", entity_id=visit.id, patient_id=visit.patient_id)
+    db.session.commit()
 
 
 def _same_form(stored: dict, posted: dict) -> bool:
