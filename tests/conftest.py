@@ -241,7 +241,11 @@ def patient_records(app, clinic_world):
         visits.append(owner.post(f"/drafts/{draft}", data=data).location.rsplit("/", 1)[1])
     owner.post(
         f"/visits/{visits[0]}/sign",
-        data={"meaning": "I performed and recorded this assessment", "password": PASSWORD},
+        data={
+            "meaning": "I performed and recorded this assessment",
+            "password": PASSWORD,
+            "version": "1",
+        },
     )
     owner.post(
         f"/visits/{visits[0]}/share", data={"recipient": f"user:{clinic_world['physician'].id}"}

@@ -87,7 +87,11 @@ def _signed_visit(client, patient_id: int, sign: bool = True, muscle="elbow_flex
         return visit_id
     signed = client.post(
         f"/visits/{visit_id}/sign",
-        data={"meaning": "I performed and recorded this assessment", "password": PASSWORD},
+        data={
+            "meaning": "I performed and recorded this assessment",
+            "password": PASSWORD,
+            "version": "1",
+        },
     )
     assert signed.status_code == 302
     return visit_id

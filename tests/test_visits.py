@@ -194,7 +194,7 @@ def _save_and_sign(client, patient_id, **extra):
     visit_id = int(response.location.rsplit("/", 1)[1])
     meaning = "I performed and recorded this assessment"
     signed = client.post(
-        f"/visits/{visit_id}/sign", data={"meaning": meaning, "password": PASSWORD}
+        f"/visits/{visit_id}/sign", data={"meaning": meaning, "password": PASSWORD, "version": 1}
     )
     assert signed.status_code == 302
     return visit_id
@@ -206,10 +206,14 @@ def test_sign_needs_the_password_and_freezes_the_visit(app, therapist, clinic_wo
         therapist.post(f"/drafts/{draft_id}", data=_visit_data(page)).location.rsplit("/", 1)[1]
     )
     meaning = "I performed and recorded this assessment"
-    wrong = therapist.post(f"/visits/{visit_id}/sign", data={"meaning": meaning, "password": "x"})
+    wrong = therapist.post(
+        f"/visits/{visit_id}/sign", data={"meaning": meaning, "password": "x", "version": 1}
+    )
     assert wrong.status_code == 422
     assert "That is not your password" in wrong.get_data(as_text=True)
-    ok = therapist.post(f"/visits/{visit_id}/sign", data={"meaning": meaning, "password": PASSWORD})
+    ok = therapist.post(
+        f"/visits/{visit_id}/sign", data={"meaning": meaning, "password": PASSWORD, "version": 1}
+    )
     assert ok.status_code == 302
     with app.app_context():
         visit = db.session.get(Visit, visit_id)
@@ -367,7 +371,8 @@ def test_an_edit_of_a_visit_signed_meanwhile_is_kept_and_points_to_an_amendment(
     edit = therapist.post(f"/visits/{visit_id}/edit").location
     edit_page = therapist.get(edit).get_data(as_text=True)
     meaning = "I performed and recorded this assessment"
-    therapist.post(f"/visits/{visit_id}/sign", data={"meaning": meaning, "password": PASSWORD})
+    sign = {"meaning": meaning, "password": PASSWORD, "version": 1}
+    assert therapist.post(f"/visits/{visit_id}/sign", data=sign).status_code == 302
     changed = _visit_data(edit_page, **{"mas-knee_flexors-left": "4"})
     for _ in range(2):
         response = therapist.post(edit, data=changed)
@@ -382,6 +387,38 @@ def test_an_edit_of_a_visit_signed_meanwhile_is_kept_and_points_to_an_amendment(
         draft = db.session.get(Draft, int(edit.rsplit("/", 1)[1]))
         assert visit.status == "signed" and grades[("knee_flexors", "left")] == "3"
         assert json.loads(draft.payload)["mas-knee_flexors-left"] == ["4"]  # the input is kept
+
+
+@pytest.mark.parametrize("version", [None, "", "two", "1.0"])
+def test_signing_without_the_version_seen_is_refused(app, therapist, clinic_world, version):
+    """No version (or not a number) is no proof of what the signer saw: 409, the visit shown
+    as it is now (with the notes changed meanwhile), a message, nothing signed."""
+    draft_id, page = _start(therapist, clinic_world["patient"].id)
+    saved = therapist.post(f"/drafts/{draft_id}", data=_visit_data(page))
+    visit_id = int(saved.location.rsplit("/", 1)[1])
+    edit = therapist.post(f"/visits/{visit_id}/edit").location
+    edit_page = therapist.get(edit).get_data(as_text=True)
+    therapist.post(edit, data=_visit_data(edit_page, notes="Falls twice a week since."))
+    form = {"meaning": "I performed and recorded this assessment", "password": PASSWORD}
+    if version is not None:
+        form["version"] = version
+    refused = therapist.post(f"/visits/{visit_id}/sign", data=form)
+    text = refused.get_data(as_text=True)
+    assert refused.status_code == 409
+    assert "did not say which version of the visit you checked" in text
+    assert "Falls twice a week since." in text and "Walked 20 m" not in text
+    with app.app_context():
+        visit = db.session.get(Visit, visit_id)
+        assert _hidden(text, "version") == str(visit.version)  # to sign what is shown now
+        assert (visit.status, visit.signed_by_id, visit.content_hash) == ("draft", None, None)
+        assert (
+            db.session.scalars(
+                select(AuditEvent.action).where(
+                    AuditEvent.entity == "visit", AuditEvent.entity_id == visit_id
+                )
+            ).all()[-1]
+            == "sign_refused"
+        )
 
 
 def test_signing_a_visit_changed_since_it_was_opened_is_refused(app, therapist, clinic_world):

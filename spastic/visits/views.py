@@ -163,8 +163,15 @@ def sign(visit_id: int):
         return redirect(url_for("visits.detail", visit_id=visit.id))
     meaning = request.form.get("meaning", "")
     errors = {}
+    # The signer signs the version they looked at: without it (missing or not a number) there
+    # is no telling whether the notes changed since, so it is refused like a changed one.
     seen = request.form.get("version", type=int)
-    if seen is not None and seen != visit.version:
+    if seen is None:
+        errors["changed"] = (
+            "The page did not say which version of the visit you checked. "
+            "It is shown above as it is now: check it, then sign again."
+        )
+    elif seen != visit.version:
         errors["changed"] = (
             f"The visit was changed at {time_local(visit.updated_at)} since you opened it. "
             "It is shown above as it is now: check it, then sign again."
