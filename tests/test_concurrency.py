@@ -212,12 +212,15 @@ def test_tablets_opening_a_patients_visit_at_once_share_one_draft(live, database
     drafts = {}
     for index in OPEN_AT_ONCE_PATIENTS:
         start = threading.Barrier(CLIENTS)
+        # Each tab taps the patient page's "New visit" (a POST with the page's CSRF token).
+        page = client.get(f"/patients/{patients[index]}").body
+        tap = {"csrf_token": hidden(page, "csrf_token")}
 
-        def open_visit(_, patient_id=patients[index], start=start):
+        def open_visit(_, patient_id=patients[index], start=start, tap=tap):
             tab = Client(server.port)
             tab.cookies = dict(client.cookies)
             start.wait()
-            return tab.post(f"/patients/{patient_id}/visits/new").location
+            return tab.post(f"/patients/{patient_id}/visits/new", tap).location
 
         with ThreadPoolExecutor(CLIENTS) as pool:
             drafts[patients[index]] = set(pool.map(open_visit, range(CLIENTS)))
