@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.common import fresh_database, latency, make_app, ratio, spread, visit_form
-from tests.live_gunicorn import Client, LiveGunicorn
+from tests.live_gunicorn import Client, LiveGunicorn, hidden
 
 TABLETS = 8
 WORKERS = (2, 4)
@@ -114,7 +114,10 @@ class Tablet:
 
     def save_visit(self) -> None:
         """Open the visit form for the tablet's own patient and post 24 grades."""
-        opened = self.request("visit form", f"/patients/{self.own_patient}/visits/new", expect=302)
+        patient_page = self.request("patient page", f"/patients/{self.own_patient}")
+        start = patient_page and {"csrf_token": hidden(patient_page.body, "csrf_token")}
+        path = f"/patients/{self.own_patient}/visits/new"
+        opened = start and self.request("visit form", path, start, expect=302)
         page = opened and self.request("visit form", opened.location)
         saved = page and self.request("visit save", opened.location, visit_form(page.body), 302)
         if saved:

@@ -68,7 +68,7 @@ def _save_and_sign(app, count: int) -> None:
     saved = []
     for n in range(count):
         patient = patients[n % len(patients)]
-        draft = client.get(f"/patients/{patient}/visits/new").location
+        draft = client.post(f"/patients/{patient}/visits/new").location
         page = client.get(draft).get_data(as_text=True)
         response = client.post(draft, data=visit_form(page))
         assert response.status_code == 302, response.status_code

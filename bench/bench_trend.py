@@ -135,7 +135,7 @@ def run_pages(database: str, url: str, repeat: int = 7) -> list[dict]:
 
 def _measure_pages(client, patient_id: int, repeat: int):
     def new_visit_form():
-        client.get(client.get(f"/patients/{patient_id}/visits/new").location)
+        client.get(client.post(f"/patients/{patient_id}/visits/new").location)
 
     client.get(f"/patients/{patient_id}/trend")  # warm up
     detail = [timed(lambda: client.get(f"/patients/{patient_id}")) for _ in range(repeat)]

@@ -21,7 +21,7 @@ def run(database: str, url: str, repeat: int = 60) -> dict:
     baseline, saves = [], []
     for _ in range(repeat):
         baseline.append(timed(lambda: client.get("/healthz")))
-        draft = client.get("/patients/1/visits/new").location
+        draft = client.post("/patients/1/visits/new").location
         data = visit_form(client.get(draft).get_data(as_text=True))
         response = None
 

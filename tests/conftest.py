@@ -227,7 +227,7 @@ def patient_records(app, clinic_world):
     pid = clinic_world["patient"].id
     visits = []
     for _ in range(2):
-        draft = owner.get(f"/patients/{pid}/visits/new").location.rsplit("/", 1)[1]
+        draft = owner.post(f"/patients/{pid}/visits/new").location.rsplit("/", 1)[1]
         data = {
             "visit_date": "2026-01-10",
             "rater": "T",
@@ -241,7 +241,11 @@ def patient_records(app, clinic_world):
         visits.append(owner.post(f"/drafts/{draft}", data=data).location.rsplit("/", 1)[1])
     owner.post(
         f"/visits/{visits[0]}/sign",
-        data={"meaning": "I performed and recorded this assessment", "password": PASSWORD},
+        data={
+            "meaning": "I performed and recorded this assessment",
+            "password": PASSWORD,
+            "version": "1",
+        },
     )
     owner.post(
         f"/visits/{visits[0]}/share", data={"recipient": f"user:{clinic_world['physician'].id}"}
@@ -249,7 +253,7 @@ def patient_records(app, clinic_world):
     with app.app_context():
         link_id = db.session.scalar(select(ShareLink.id))
     assert link_id is not None
-    draft = owner.get(f"/patients/{pid}/visits/new").location.rsplit("/", 1)[1]
+    draft = owner.post(f"/patients/{pid}/visits/new").location.rsplit("/", 1)[1]
     return {
         "patient_id": pid,
         "visit_id": visits[0],

@@ -263,9 +263,17 @@ class Attempt:
         return form
 
 
+def start_visit(client: Client, patient_id: int) -> Reply:
+    """Tap "New visit" on the patient page: a POST with the page's CSRF token."""
+    page = client.get(f"/patients/{patient_id}").body
+    return client.post(
+        f"/patients/{patient_id}/visits/new", {"csrf_token": hidden(page, "csrf_token")}
+    )
+
+
 def open_draft(client: Client, patient_id: int) -> tuple[str, str] | None:
     """Open (or resume) the patient's visit form; its path and page, None if just consumed."""
-    reply = client.get(f"/patients/{patient_id}/visits/new")
+    reply = start_visit(client, patient_id)
     if reply.status != 302 or not reply.location.startswith("/drafts/"):
         raise AssertionError(f"new visit for patient {patient_id} answered {reply.status}")
     page = client.get(reply.location)

@@ -40,12 +40,34 @@ def test_weak_password_and_duplicate_email_are_refused(app, client, auth, clinic
     )
     assert b"Use at least 12 characters." in weak.data
     assert b'value="x@home.test"' in weak.data  # input kept
-    duplicate = client.post(
+    ours = client.post(
+        "/admin/users/new",
+        data={"name": "X", "email": "T@home.test", "role": "therapist", "password": "x" * 14},
+    )
+    assert b"A user of your clinic already has this email." in ours.data
+    assert _user_count(app) == before
+
+
+def test_another_clinics_email_gets_a_neutral_refusal(app, client, auth, clinic_world):
+    """The answer does not tell the admin that another clinic has an account with it."""
+    auth.login(clinic_world["admin"])
+    before = _user_count(app)
+    theirs = client.post(
         "/admin/users/new",
         data={"name": "X", "email": "t@other.test", "role": "therapist", "password": "x" * 14},
     )
-    assert b"An account with this email already exists." in duplicate.data
+    text = theirs.get_data(as_text=True)
+    assert "This email cannot be used for a new account." in text
+    assert "already has" not in text and "exists" not in text and "Other Clinic" not in text
+    assert 'value="t@other.test"' in text  # input kept
     assert _user_count(app) == before
+    with app.app_context():
+        refused = db.session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "create_refused")
+        ).all()
+        assert [(e.user_id, e.clinic_id, e.new_value) for e in refused] == [
+            (clinic_world["admin"].id, clinic_world["home"].id, "t@other.test")
+        ]
 
 
 def test_admin_cannot_touch_another_clinics_user(app, client, auth, clinic_world):

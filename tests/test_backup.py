@@ -36,7 +36,7 @@ def _save_visits(app, count: int, stop: threading.Event):
     for _ in range(count):
         if stop.is_set():
             return
-        location = client.get("/patients/11/visits/new").location
+        location = client.post("/patients/11/visits/new").location
         page = client.get(location).get_data(as_text=True)
         key = page.split('name="submission_key" value="', 1)[1].split('"', 1)[0]
         version = page.split('name="version" value="', 1)[1].split('"', 1)[0]

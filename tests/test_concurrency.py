@@ -2,7 +2,7 @@
 
 Eight clients each log in and save new visits. Clients 0-3 each have a patient of their own;
 clients 4+5 and 6+7 share one patient per pair. The clinic keeps one open draft per patient
-(GET /patients/<id>/visits/new resumes it), so two clients on one patient can land on the same
+(POST /patients/<id>/visits/new resumes it), so two clients on one patient can land on the same
 draft and post it with the same submission key. The server keeps the first form, answers it
 with the visit and answers the other with 409 and the differences (nothing of it is saved).
 Such a save counts for the client that claims the key first; the other starts a fresh draft,
@@ -212,12 +212,15 @@ def test_tablets_opening_a_patients_visit_at_once_share_one_draft(live, database
     drafts = {}
     for index in OPEN_AT_ONCE_PATIENTS:
         start = threading.Barrier(CLIENTS)
+        # Each tab taps the patient page's "New visit" (a POST with the page's CSRF token).
+        page = client.get(f"/patients/{patients[index]}").body
+        tap = {"csrf_token": hidden(page, "csrf_token")}
 
-        def open_visit(_, patient_id=patients[index], start=start):
+        def open_visit(_, patient_id=patients[index], start=start, tap=tap):
             tab = Client(server.port)
             tab.cookies = dict(client.cookies)
             start.wait()
-            return tab.get(f"/patients/{patient_id}/visits/new").location
+            return tab.post(f"/patients/{patient_id}/visits/new", tap).location
 
         with ThreadPoolExecutor(CLIENTS) as pool:
             drafts[patients[index]] = set(pool.map(open_visit, range(CLIENTS)))
@@ -238,7 +241,7 @@ def test_a_second_tablet_on_the_same_draft_is_not_told_its_different_visit_was_s
     for therapist in (clinic_world["therapist"], second):
         tablet = app.test_client()
         tablet.post("/login", data={"email": therapist.email, "password": PASSWORD})
-        location = tablet.get(f"/patients/{patient_id}/visits/new").location
+        location = tablet.post(f"/patients/{patient_id}/visits/new").location
         tablets.append((tablet, location, tablet.get(location).get_data(as_text=True)))
     assert tablets[0][1] == tablets[1][1]  # one open draft per patient
     replies = []

@@ -200,7 +200,7 @@ def _signed_visit(client, pid: int, values: dict) -> int:
     saved = client.post(f"/drafts/{draft_id}", data=_visit_fields(page, values))
     assert saved.status_code == 302, saved.get_data(as_text=True)
     visit_id = int(saved.location.rsplit("/", 1)[1])
-    meaning = {"meaning": SIGNATURE_MEANINGS[0], "password": PASSWORD}
+    meaning = {"meaning": SIGNATURE_MEANINGS[0], "password": PASSWORD, "version": "1"}
     assert client.post(f"/visits/{visit_id}/sign", data=meaning).status_code == 302
     return visit_id
 
@@ -319,7 +319,7 @@ def _signed_plain_visit(client, pid: int) -> tuple[int, dict]:
     draft_id, page = _start(client, pid)
     visit = _visit_data(page)
     visit_id = int(client.post(f"/drafts/{draft_id}", data=visit).location.split("/")[-1])
-    sign = {"meaning": SIGNATURE_MEANINGS[0], "password": PASSWORD}
+    sign = {"meaning": SIGNATURE_MEANINGS[0], "password": PASSWORD, "version": "1"}
     assert client.post(f"/visits/{visit_id}/sign", data=sign).status_code == 302
     return visit_id, {**visit, "pain_now": "1", "password": PASSWORD}
 

@@ -5,17 +5,20 @@ import io
 import re
 import socket
 import stat
+import threading
 from datetime import date, timedelta
 from email import message_from_bytes, policy
 
 import pytest
 from aiosmtpd.controller import Controller
 from pypdf import PdfReader
-from sqlalchemy import select
+from sqlalchemy import func, select
+from werkzeug.serving import make_server
 
 from spastic.extensions import db
 from spastic.models import AuditEvent, Patient, ShareLink, utcnow
 from tests.conftest import PASSWORD
+from tests.live_gunicorn import Client
 
 REFERRING = {"referring_name": "Dr Ada Referrer", "referring_email": "ada@referrer.test"}
 LINK = re.compile(r"http://localhost(/shared/[A-Za-z0-9_-]+)")
@@ -65,7 +68,7 @@ def app_config(request, smtp_server):
 
 def _signed_visit(client, patient_id: int, sign: bool = True, muscle="elbow_flexors") -> int:
     """Record (and sign) a visit through the app, as a therapist would."""
-    draft = client.get(f"/patients/{patient_id}/visits/new").location.rsplit("/", 1)[1]
+    draft = client.post(f"/patients/{patient_id}/visits/new").location.rsplit("/", 1)[1]
     page = client.get(f"/drafts/{draft}").get_data(as_text=True)
     key = page.split('name="submission_key" value="', 1)[1].split('"')[0]
     saved = client.post(
@@ -87,7 +90,11 @@ def _signed_visit(client, patient_id: int, sign: bool = True, muscle="elbow_flex
         return visit_id
     signed = client.post(
         f"/visits/{visit_id}/sign",
-        data={"meaning": "I performed and recorded this assessment", "password": PASSWORD},
+        data={
+            "meaning": "I performed and recorded this assessment",
+            "password": PASSWORD,
+            "version": "1",
+        },
     )
     assert signed.status_code == 302
     return visit_id
@@ -342,3 +349,104 @@ def test_a_mail_server_that_is_down_shares_nothing(app, world, mailbox):
 )
 def test_the_public_link_is_rate_limited(client):
     assert [client.get("/shared/not-a-token").status_code for _ in range(4)] == [404] * 3 + [429]
+
+
+def _share_form(world) -> dict:
+    """The visit page's "Send to physician" form as the tablet shows it (with its key)."""
+    page = world["therapist_client"].get(f"/visits/{world['visit_id']}").get_data(as_text=True)
+    key = page.split('name="submission_key" value="', 1)[1].split('"', 1)[0]
+    return {"recipient": _to_physician(world), "submission_key": key}
+
+
+def test_the_same_form_sent_again_shares_once(app, world, mailbox):
+    form = _share_form(world)
+    first = world["therapist_client"].post(f"/visits/{world['visit_id']}/share", data=form)
+    again = world["therapist_client"].post(f"/visits/{world['visit_id']}/share", data=form)
+    assert first.status_code == again.status_code == 302
+    assert again.location == first.location
+    page = world["therapist_client"].get(again.location).get_data(as_text=True)
+    assert "This form was sent already: Dr On Team gets one email." in page
+    assert len(mailbox) == 1
+    with app.app_context():
+        assert db.session.scalars(select(ShareLink.submission_key)).all() == [
+            form["submission_key"]
+        ]
+    # A new form (a new key) is a new, deliberate sending.
+    assert _send(world, _to_physician(world)).status_code == 302
+    assert len(mailbox) == 2
+
+
+def test_concurrent_sends_of_one_form_make_one_link_and_one_email(app, world, mailbox):
+    """Three taps at once, against a live threaded server: one link, one email, one audit."""
+    form = _share_form(world)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    serving = threading.Thread(target=server.serve_forever, daemon=True)
+    serving.start()
+    try:
+        tablet = Client(server.port)
+        assert tablet.post("/login", {"email": "t@home.test", "password": PASSWORD}).status == 302
+        barrier = threading.Barrier(3)
+        answers = []
+
+        def tap():
+            client = Client(server.port)
+            client.cookies = dict(tablet.cookies)
+            barrier.wait(timeout=10)
+            answers.append(client.post(f"/visits/{world['visit_id']}/share", form).status)
+
+        taps = [threading.Thread(target=tap) for _ in range(3)]
+        for thread in taps:
+            thread.start()
+        for thread in taps:
+            thread.join(timeout=60)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert answers == [302, 302, 302]
+    assert len(mailbox) == 1
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(ShareLink)) == 1
+    assert _audit_actions(app, world["patient"].id) == ["send_summary"] * 2  # one row per field
+
+
+PRODUCTION = {"ENV_NAME": "production", "SECRET_KEY": "production-secret-" + "x" * 32}
+EVIL_HOST = "spastic-login.evil.example"
+
+
+def _send_through_host(app, world, host: str):
+    """Log in and send the summary with every request naming `host` as the server."""
+    client = app.test_client()
+    login = client.post(
+        "/login", data={"email": "t@home.test", "password": PASSWORD}, headers={"Host": host}
+    )
+    assert login.status_code == 302
+    return client.post(
+        f"/visits/{world['visit_id']}/share",
+        data={"recipient": _to_physician(world)},
+        headers={"Host": host},
+    )
+
+
+@pytest.mark.parametrize("app_config", [PRODUCTION], indirect=True)
+def test_production_without_public_url_sends_no_link(app, world, mailbox):
+    """The request's Host is the sender's to choose: no link is built from it in production."""
+    response = _send_through_host(app, world, EVIL_HOST)
+    assert response.status_code == 503
+    text = response.get_data(as_text=True)
+    assert "Links cannot be emailed yet" in text and "SPASTIC_PUBLIC_URL" in text
+    assert "Visit of" in text  # the visit page, with the message in its panel
+    assert mailbox == []
+    with app.app_context():
+        assert db.session.scalar(select(ShareLink)) is None
+    assert _audit_actions(app, world["patient"].id) == []
+
+
+@pytest.mark.parametrize(
+    "app_config", [{**PRODUCTION, "PUBLIC_URL": "https://spastic.example.org/"}], indirect=True
+)
+def test_production_links_use_the_public_url_whatever_the_host(app, world, mailbox):
+    response = _send_through_host(app, world, EVIL_HOST)
+    assert response.status_code == 302
+    text = _text_of(mailbox[0])
+    assert re.search(r"https://spastic\.example\.org/shared/[A-Za-z0-9_-]{43}\b", text)
+    assert "evil.example" not in text

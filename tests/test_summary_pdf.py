@@ -34,7 +34,8 @@ def _visit(client, patient_id, sign=True, **extra):
     visit_id = int(client.post(f"/drafts/{draft_id}", data=data).location.rsplit("/", 1)[1])
     if sign:
         meaning = "I performed and recorded this assessment"
-        client.post(f"/visits/{visit_id}/sign", data={"meaning": meaning, "password": PASSWORD})
+        sign = {"meaning": meaning, "password": PASSWORD, "version": "1"}
+        client.post(f"/visits/{visit_id}/sign", data=sign)
     return visit_id
 
 

@@ -26,8 +26,8 @@ from tests.test_regimen import twice_at_once
 TODAY = date.today().isoformat()
 
 
-def _start(client, patient_id):
-    response = client.get(f"/patients/{patient_id}/visits/new")
+def _start(client, patient_id, **form):
+    response = client.post(f"/patients/{patient_id}/visits/new", data=form)
     assert response.status_code == 302
     draft_id = int(response.location.rsplit("/", 1)[1])
     page = client.get(response.location).get_data(as_text=True)
@@ -145,7 +145,7 @@ def test_bad_input_is_refused_next_to_the_field(
 def test_visit_for_another_clinics_patient_is_refused(app, clinic_world):
     other = app.test_client()
     other.post("/login", data={"email": "t@other.test", "password": PASSWORD})
-    assert other.get(f"/patients/{clinic_world['patient'].id}/visits/new").status_code == 404
+    assert other.post(f"/patients/{clinic_world['patient'].id}/visits/new").status_code == 404
     own = app.test_client()
     own.post("/login", data={"email": "t@home.test", "password": PASSWORD})
     draft_id, page = _start(own, clinic_world["patient"].id)
@@ -194,7 +194,7 @@ def _save_and_sign(client, patient_id, **extra):
     visit_id = int(response.location.rsplit("/", 1)[1])
     meaning = "I performed and recorded this assessment"
     signed = client.post(
-        f"/visits/{visit_id}/sign", data={"meaning": meaning, "password": PASSWORD}
+        f"/visits/{visit_id}/sign", data={"meaning": meaning, "password": PASSWORD, "version": 1}
     )
     assert signed.status_code == 302
     return visit_id
@@ -206,10 +206,14 @@ def test_sign_needs_the_password_and_freezes_the_visit(app, therapist, clinic_wo
         therapist.post(f"/drafts/{draft_id}", data=_visit_data(page)).location.rsplit("/", 1)[1]
     )
     meaning = "I performed and recorded this assessment"
-    wrong = therapist.post(f"/visits/{visit_id}/sign", data={"meaning": meaning, "password": "x"})
+    wrong = therapist.post(
+        f"/visits/{visit_id}/sign", data={"meaning": meaning, "password": "x", "version": 1}
+    )
     assert wrong.status_code == 422
     assert "That is not your password" in wrong.get_data(as_text=True)
-    ok = therapist.post(f"/visits/{visit_id}/sign", data={"meaning": meaning, "password": PASSWORD})
+    ok = therapist.post(
+        f"/visits/{visit_id}/sign", data={"meaning": meaning, "password": PASSWORD, "version": 1}
+    )
     assert ok.status_code == 302
     with app.app_context():
         visit = db.session.get(Visit, visit_id)
@@ -219,7 +223,7 @@ def test_sign_needs_the_password_and_freezes_the_visit(app, therapist, clinic_wo
         assert visit.signed_by.email == "t@home.test"
     page = therapist.get(f"/visits/{visit_id}").get_data(as_text=True)
     assert "Signed by <strong>" in page and meaning in page
-    assert therapist.get(f"/visits/{visit_id}/edit").location.endswith(f"/visits/{visit_id}/amend")
+    assert therapist.post(f"/visits/{visit_id}/edit").location.endswith(f"/visits/{visit_id}/amend")
 
 
 def test_amendment_keeps_the_original(app, therapist, clinic_world):
@@ -302,7 +306,9 @@ def test_expired_form_is_shown_again_with_the_input(app, clinic_world):
     page = client.get("/login").get_data(as_text=True)
     token = _hidden(page, "csrf_token")
     client.post("/login", data={"email": "t@home.test", "password": PASSWORD, "csrf_token": token})
-    draft_id, page = _start(client, clinic_world["patient"].id)
+    patient_id = clinic_world["patient"].id
+    patient_page = client.get(f"/patients/{patient_id}").get_data(as_text=True)
+    draft_id, page = _start(client, patient_id, csrf_token=_hidden(patient_page, "csrf_token"))
     data = _visit_data(page, csrf_token=_hidden(page, "csrf_token"))
     before = _counts(app)
     import time
@@ -330,7 +336,7 @@ def test_an_edit_of_grades_only_moves_the_visit_version(app, therapist, clinic_w
     with app.app_context():
         before = db.session.get(Visit, visit_id)
         version, updated_at = before.version, before.updated_at
-    edit = therapist.get(f"/visits/{visit_id}/edit").location
+    edit = therapist.post(f"/visits/{visit_id}/edit").location
     edit_page = therapist.get(edit).get_data(as_text=True)
     again = therapist.post(edit, data=_visit_data(edit_page, **{"mas-knee_flexors-left": "4"}))
     assert again.status_code == 302
@@ -362,10 +368,11 @@ def test_an_edit_of_a_visit_signed_meanwhile_is_kept_and_points_to_an_amendment(
     draft_id, page = _start(therapist, clinic_world["patient"].id)
     saved = therapist.post(f"/drafts/{draft_id}", data=_visit_data(page))
     visit_id = int(saved.location.rsplit("/", 1)[1])
-    edit = therapist.get(f"/visits/{visit_id}/edit").location
+    edit = therapist.post(f"/visits/{visit_id}/edit").location
     edit_page = therapist.get(edit).get_data(as_text=True)
     meaning = "I performed and recorded this assessment"
-    therapist.post(f"/visits/{visit_id}/sign", data={"meaning": meaning, "password": PASSWORD})
+    sign = {"meaning": meaning, "password": PASSWORD, "version": 1}
+    assert therapist.post(f"/visits/{visit_id}/sign", data=sign).status_code == 302
     changed = _visit_data(edit_page, **{"mas-knee_flexors-left": "4"})
     for _ in range(2):
         response = therapist.post(edit, data=changed)
@@ -382,13 +389,45 @@ def test_an_edit_of_a_visit_signed_meanwhile_is_kept_and_points_to_an_amendment(
         assert json.loads(draft.payload)["mas-knee_flexors-left"] == ["4"]  # the input is kept
 
 
+@pytest.mark.parametrize("version", [None, "", "two", "1.0"])
+def test_signing_without_the_version_seen_is_refused(app, therapist, clinic_world, version):
+    """No version (or not a number) is no proof of what the signer saw: 409, the visit shown
+    as it is now (with the notes changed meanwhile), a message, nothing signed."""
+    draft_id, page = _start(therapist, clinic_world["patient"].id)
+    saved = therapist.post(f"/drafts/{draft_id}", data=_visit_data(page))
+    visit_id = int(saved.location.rsplit("/", 1)[1])
+    edit = therapist.post(f"/visits/{visit_id}/edit").location
+    edit_page = therapist.get(edit).get_data(as_text=True)
+    therapist.post(edit, data=_visit_data(edit_page, notes="Falls twice a week since."))
+    form = {"meaning": "I performed and recorded this assessment", "password": PASSWORD}
+    if version is not None:
+        form["version"] = version
+    refused = therapist.post(f"/visits/{visit_id}/sign", data=form)
+    text = refused.get_data(as_text=True)
+    assert refused.status_code == 409
+    assert "did not say which version of the visit you checked" in text
+    assert "Falls twice a week since." in text and "Walked 20 m" not in text
+    with app.app_context():
+        visit = db.session.get(Visit, visit_id)
+        assert _hidden(text, "version") == str(visit.version)  # to sign what is shown now
+        assert (visit.status, visit.signed_by_id, visit.content_hash) == ("draft", None, None)
+        assert (
+            db.session.scalars(
+                select(AuditEvent.action).where(
+                    AuditEvent.entity == "visit", AuditEvent.entity_id == visit_id
+                )
+            ).all()[-1]
+            == "sign_refused"
+        )
+
+
 def test_signing_a_visit_changed_since_it_was_opened_is_refused(app, therapist, clinic_world):
     """The signer signs what they saw: an edit saved meanwhile means a 409, nothing signed."""
     draft_id, page = _start(therapist, clinic_world["patient"].id)
     saved = therapist.post(f"/drafts/{draft_id}", data=_visit_data(page))
     visit_id = int(saved.location.rsplit("/", 1)[1])
     seen = _hidden(therapist.get(f"/visits/{visit_id}").get_data(as_text=True), "version")
-    edit = therapist.get(f"/visits/{visit_id}/edit").location
+    edit = therapist.post(f"/visits/{visit_id}/edit").location
     edit_page = therapist.get(edit).get_data(as_text=True)
     therapist.post(edit, data=_visit_data(edit_page, **{"mas-knee_flexors-left": "4"}))
     meaning = "I performed and recorded this assessment"

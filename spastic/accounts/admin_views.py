@@ -10,7 +10,7 @@ from spastic import audit
 from spastic.access import role_required
 from spastic.accounts import sessions
 from spastic.accounts.forms import ClinicSettingsForm, UserForm
-from spastic.accounts.users import create_user, email_taken
+from spastic.accounts.users import create_user, email_refusal
 from spastic.errors import reshow_on_expired_form
 from spastic.extensions import db
 from spastic.models import AuditEvent, Patient, User
@@ -37,8 +37,10 @@ def new_user():
     form = UserForm()
     if form.validate_on_submit():
         new = form.as_new_user()
-        if email_taken(new.email):
-            form.email.errors = ["An account with this email already exists."]
+        refusal = email_refusal(new.email, current_user.clinic_id)
+        if refusal:
+            form.email.errors = [refusal]
+            db.session.commit()  # the audit row of a refused address of another clinic
         else:
             create_user(current_user.clinic, new)
             db.session.commit()

@@ -29,6 +29,9 @@ class ShareLink(Base):
     revoked_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     last_opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     open_count: Mapped[int] = mapped_column(Integer, default=0)
+    # The "Send to physician" form's key: the same form sent again (a double tap, a resend,
+    # requests at once) finds this link instead of emailing another.
+    submission_key: Mapped[str | None] = mapped_column(String(64), unique=True)
 
     visit: Mapped[Visit] = relationship()
     recipient_user: Mapped[User | None] = relationship(foreign_keys=[recipient_user_id])

@@ -6,6 +6,7 @@ from datetime import date
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
+from spastic import audit
 from spastic.access import patient_for
 from spastic.clinical import dosing, scales
 from spastic.errors import reshow_on_expired_form
@@ -36,6 +37,9 @@ def new(patient_id: int):
         if created:
             flash("The regimen change is recorded.", "success")
         return redirect(url_for("patients.detail", patient_id=patient.id))
+    # The form shows the patient and the dose in force (again after refused input): a read.
+    audit.record("view", entity="dose_form", entity_id=patient.id, patient_id=patient.id)
+    db.session.commit()
     return render_template(
         "patients/dose_form.html", form=form, patient=patient, submission_key=key
     )

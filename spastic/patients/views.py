@@ -36,7 +36,7 @@ def index():
     """List the patients the user may see, filtered by name or MRN."""
     query = (request.args.get("q") or "").strip()[:100]
     patients = _search(query)
-    audit.record("list", entity="patient", changes={"q": (None, query)} if query else None)
+    _audit_listing(patients, query)
     db.session.commit()
     template = "patients/_results.html" if request.args.get("partial") else "patients/index.html"
     return render_template(template, patients=patients, q=query)
@@ -110,6 +110,9 @@ def edit(patient_id: int):
                 db.session.commit()
                 flash("Saved." if changes else "Nothing changed.", "success")
                 return redirect(url_for("patients.detail", patient_id=patient.id))
+    # The form shows the stored details (again after refused input): a read of the record.
+    audit.record("view", entity="patient_form", entity_id=patient.id, patient_id=patient.id)
+    db.session.commit()
     return render_template(
         "patients/form.html", form=form, patient=patient, stored=snapshot(patient)
     )
@@ -119,6 +122,18 @@ def _patient_form(obj=None) -> PatientForm:
     form = PatientForm(obj=obj)
     form.care_team.choices = choices({u.id: u.name for u in physicians_of(current_user.clinic_id)})
     return form
+
+
+def _audit_listing(patients: list[Patient], query: str) -> None:
+    """Name every patient a search showed (one row each, like every other read), with the query;
+    a search that showed no one keeps its query alone."""
+    searched = {"q": (None, query)} if query else None
+    if not patients:
+        audit.record("list", entity="patient", changes=searched)
+    for patient in patients:
+        audit.record(
+            "list", entity="patient", entity_id=patient.id, patient_id=patient.id, changes=searched
+        )
 
 
 def _search(query: str) -> list[Patient]:

@@ -5,6 +5,7 @@ A link's token is shown once (in the email); only its SHA-256 is stored, like lo
 
 import hashlib
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -56,8 +57,27 @@ def recipient_by_key(patient: Patient, key: str) -> Recipient | None:
     return next((r for r in recipients_for(patient) if r.key == key), None)
 
 
-def new_link(visit: Visit, recipient: Recipient, sender: User, days: int) -> tuple[ShareLink, str]:
-    """Make a link (not yet added to the session) and return it with its one-time token."""
+def sent_by_form(visit: Visit, submission_key: str) -> tuple[ShareLink | None, str]:
+    """Return the link this form already made for this visit (or None), and the key to use.
+
+    A key that belongs to another visit's link is not this form's: a new key is drawn.
+    """
+    found = db.session.scalar(select(ShareLink).where(ShareLink.submission_key == submission_key))
+    if found is None:
+        return None, submission_key
+    if found.visit_id == visit.id:
+        return found, submission_key
+    return None, secrets.token_urlsafe(24)
+
+
+def new_link(
+    visit: Visit, recipient: Recipient, sender: User, days: int, submission_key: str
+) -> tuple[ShareLink, str]:
+    """Make a link, claimed for its form's key in the session, and return it with its token.
+
+    The caller commits the claim before the email goes out, so that a resend of the same form
+    (waiting on the visit's row lock) finds it and sends nothing.
+    """
     token = secrets.token_urlsafe(32)
     now = utcnow()
     link = ShareLink(
@@ -70,14 +90,21 @@ def new_link(visit: Visit, recipient: Recipient, sender: User, days: int) -> tup
         created_at=now,
         expires_at=now + timedelta(days=int(days)),
         open_count=0,
+        submission_key=submission_key,
     )
+    db.session.add(link)
+    db.session.flush()
     return link, token
 
 
-def record_sending(link: ShareLink, patient_id: int) -> None:
-    """Store a link whose email was handed over, with its audit row."""
-    db.session.add(link)
+def withdraw(link: ShareLink) -> None:
+    """Remove a claimed link whose email could not be sent: nothing was shared."""
+    db.session.delete(link)
     db.session.flush()
+
+
+def record_sending(link: ShareLink, patient_id: int) -> None:
+    """Audit a link whose email was handed over."""
     audit.record(
         "send_summary",
         entity="share_link",
@@ -151,7 +178,11 @@ def revoke(link: ShareLink, user: User) -> None:
 def panel(visit: Visit) -> dict:
     """What the visit page's "Send to physician" panel shows: recipients and links sent."""
     recipients = recipients_for(visit.patient) if visit.status == "signed" else []
-    return {"recipients": recipients, "links": links_of(visit)}
+    return {
+        "recipients": recipients,
+        "links": links_of(visit),
+        "submission_key": secrets.token_urlsafe(24),
+    }
 
 
 def links_of(visit: Visit) -> list[dict]:
@@ -175,6 +206,18 @@ def _audit(link: ShareLink, action: str, changes: dict) -> None:
         changes=changes,
         clinic_id=patient.clinic_id,
     )
+
+
+def public_origin(config: Mapping) -> str | None:
+    """The origin put in emailed links: SPASTIC_PUBLIC_URL; None when links cannot be sent.
+
+    Outside development and testing there is no falling back on the request's Host header:
+    anyone can send any Host, and the link a physician gets would lead to their server.
+    """
+    base = (config.get("PUBLIC_URL") or "").rstrip("/")
+    if base:
+        return base
+    return "" if config.get("ENV_NAME") in ("development", "testing") else None
 
 
 def _digest(token: str) -> str:

@@ -1,5 +1,7 @@
 """Send to physician: email a link to a signed visit's summary; open and revoke such links."""
 
+import secrets
+
 from flask import (
     Blueprint,
     abort,
@@ -28,23 +30,38 @@ MAIL_FAILED = (
     "The email could not be sent: the mail server did not accept it. Nothing was shared. "
     "Try again in a few minutes; if it persists, call IT."
 )
+NO_PUBLIC_URL = (
+    "Links cannot be emailed yet: the address of this server is not set up "
+    "(SPASTIC_PUBLIC_URL). Nothing was sent. Ask IT to set it."
+)
 UNAVAILABLE = {"expired": "This link has expired", "revoked": "This link was revoked"}
 
 
 @bp.post("/visits/<int:visit_id>/share")
 @login_required
 def send(visit_id: int):
-    """Email the chosen physician a link to this signed visit's summary."""
+    """Email the chosen physician a link to this signed visit's summary, once per form."""
     visit = visit_for(current_user, visit_id, write=True)
+    # The same form sent again waits here for the first (PostgreSQL row lock; SQLite
+    # transactions are already serial), then finds the link it made.
+    db.session.refresh(visit, with_for_update=True)
     if visit.status != "signed":
         abort(409)
+    key = (request.form.get("submission_key") or secrets.token_urlsafe(24))[:64]
+    first, key = links.sent_by_form(visit, key)
+    if first is not None:
+        flash(f"This form was sent already: {first.recipient_name} gets one email.", "info")
+        return redirect(url_for("visits.detail", visit_id=visit_id))
     choice = request.form.get("recipient", "")
     recipient = links.recipient_by_key(visit.patient, choice)
     if recipient is None:
         return _visit_page(visit, "Choose the physician who should receive the summary.", choice)
+    origin = links.public_origin(current_app.config)
+    if origin is None:
+        return _visit_page(visit, NO_PUBLIC_URL, choice, status=503)
     days = current_app.config["SHARE_LINK_DAYS"]
-    link, token = links.new_link(visit, recipient, current_user, days)
-    message = _invitation(visit, link, token)
+    link, token = links.new_link(visit, recipient, current_user, days, key)
+    message = _invitation(visit, link, token, origin)
     patient_id, zone = visit.patient_id, visit.patient.clinic.timezone
     # End the transaction first: on SQLite it holds the write lock while the mail server talks.
     db.session.commit()
@@ -52,6 +69,8 @@ def send(visit_id: int):
         mail.send(message)
     except mail.MailError as error:
         current_app.logger.warning("summary link for visit %s not sent: %s", visit_id, error)
+        links.withdraw(link)
+        db.session.commit()
         return _visit_page(visit, MAIL_FAILED, choice, status=503)
     links.record_sending(link, patient_id)
     db.session.commit()
@@ -125,15 +144,18 @@ def revoke(link_id: int):
     return redirect(url_for("visits.detail", visit_id=link.visit_id))
 
 
-def _invitation(visit, link, token: str):
-    """The email: where and until when, and who sent it - no patient or clinical detail."""
+def _invitation(visit, link, token: str, origin: str):
+    """The email: where and until when, and who sent it - no patient or clinical detail.
+
+    The link starts with `origin` (SPASTIC_PUBLIC_URL); only in development and testing,
+    where it may be empty, with the request's host.
+    """
     clinic = visit.patient.clinic
     path = url_for("sharing.open_link", token=token)
-    base = current_app.config["PUBLIC_URL"].rstrip("/")
     body = render_template(
         "sharing/email.txt",
         clinic=clinic.name,
-        url=base + path if base else url_for("sharing.open_link", token=token, _external=True),
+        url=origin + path if origin else url_for("sharing.open_link", token=token, _external=True),
         needs_login=link.recipient_user_id is not None,
         recipient_email=link.recipient_email,
         expires=datetime_in(link.expires_at, clinic.timezone),

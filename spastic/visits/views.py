@@ -43,7 +43,9 @@ def _payload() -> dict:
     return {k: v for k, v in request.form.lists() if k not in NOT_STORED}
 
 
-@bp.get("/patients/<int:patient_id>/visits/new")
+# Opening a visit writes a draft, so it is a POST (a form with a CSRF token on the patient
+# page): a GET would let any other site start drafts by navigation (SameSite=Lax sends the cookie).
+@bp.post("/patients/<int:patient_id>/visits/new")
 @login_required
 def new(patient_id: int):
     """Resume the patient's visit in progress, or start one from the last signed visit."""
@@ -143,7 +145,7 @@ def detail(visit_id: int):
     )
 
 
-@bp.get("/visits/<int:visit_id>/edit")
+@bp.post("/visits/<int:visit_id>/edit")
 @login_required
 def edit(visit_id: int):
     """Reopen an unsigned visit in the form (signed visits are amended instead)."""
@@ -166,8 +168,15 @@ def sign(visit_id: int):
         return redirect(url_for("visits.detail", visit_id=visit.id))
     meaning = request.form.get("meaning", "")
     errors = {}
+    # The signer signs the version they looked at: without it (missing or not a number) there
+    # is no telling whether the notes changed since, so it is refused like a changed one.
     seen = request.form.get("version", type=int)
-    if seen is not None and seen != visit.version:
+    if seen is None:
+        errors["changed"] = (
+            "The page did not say which version of the visit you checked. "
+            "It is shown above as it is now: check it, then sign again."
+        )
+    elif seen != visit.version:
         errors["changed"] = (
             f"The visit was changed at {time_local(visit.updated_at)} since you opened it. "
             "It is shown above as it is now: check it, then sign again."
@@ -210,6 +219,7 @@ def amend(visit_id: int):
     if request.method == "GET":
         pairs = _as_pairs(visit_records.payload_for_amendment(visit))
         form = VisitForm(formdata=MultiDict(pairs))
+        _audit_amend_form(visit)
         return render_template("visits/amend.html", **amend_context(form, visit, key))
     form = VisitForm()
     reason = (request.form.get("reason") or "").strip()
@@ -229,8 +239,15 @@ def amend(visit_id: int):
             "Amendment recorded." if amendment else "Nothing was different: no amendment.", "info"
         )
         return redirect(url_for("visits.detail", visit_id=visit.id))
+    _audit_amend_form(visit)
     context = amend_context(form, visit, key, errors=errors, reason=reason)
     return render_template("visits/amend.html", **context), 422
+
+
+def _audit_amend_form(visit) -> None:
+    """The amendment form shows the signed visit (again after refused input): a read."""
+    audit.record("view", entity="amend_form", entity_id=visit.id, patient_id=visit.patient_id)
+    db.session.commit()
 
 
 def _same_form(stored: dict, posted: dict) -> bool:

@@ -7,6 +7,7 @@ by role or label (get_by_role("radio", name="1+")), not by their text, which lie
 """
 
 import itertools
+import re
 import shutil
 import sqlite3
 import threading
@@ -145,6 +146,16 @@ def login(page: Page, base_url: str, email: str, password: str = DEMO_PASSWORD) 
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Log in").tap()
     expect(page.get_by_role("button", name="Log out")).to_be_visible()
+
+
+VISIT_BUTTON = re.compile(r"^(New visit|Continue visit in progress)$")
+
+
+def open_visit_form(page: Page, base_url: str, patient_id: int) -> None:
+    """Tap the patient page's "New visit" (or "Continue") button: a POST, then the draft."""
+    page.goto(f"{base_url}/patients/{patient_id}")
+    page.get_by_role("button", name=VISIT_BUTTON).tap()
+    expect(page).to_have_url(re.compile(r"/drafts/\d+$"))
 
 
 def axe_violations(page: Page) -> list[dict]:

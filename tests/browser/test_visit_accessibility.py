@@ -10,7 +10,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import DEMO_PASSWORD, axe_violations, login
+from tests.browser.conftest import DEMO_PASSWORD, axe_violations, login, open_visit_form
 from tests.browser.test_patients_browser import assert_fits_tablet
 
 # axe is injected as an inline script, which the app's CSP rightly refuses.
@@ -18,13 +18,13 @@ pytestmark = pytest.mark.browser_context_args(bypass_csp=True)
 
 
 def open_form(page: Page, base_url: str, patient_id: int) -> None:
-    page.goto(f"{base_url}/patients/{patient_id}/visits/new")
+    open_visit_form(page, base_url, patient_id)
     page.locator(".muscle-picker summary").tap()
     page.locator(".muscle-row:not([hidden]) .tardieu summary").first.tap()
 
 
 def open_form_with_errors(page: Page, base_url: str, patient_id: int) -> None:
-    page.goto(f"{base_url}/patients/{patient_id}/visits/new")
+    open_visit_form(page, base_url, patient_id)
     # A severity without a frequency is refused next to the field.
     page.get_by_role("group", name="Spasm severity").get_by_role("radio", name="1 · Mild").tap()
     page.get_by_role("button", name="Save visit").tap()
@@ -32,7 +32,7 @@ def open_form_with_errors(page: Page, base_url: str, patient_id: int) -> None:
 
 
 def open_form_with_conflict(page: Page, base_url: str, patient_id: int) -> None:
-    page.goto(f"{base_url}/patients/{patient_id}/visits/new")
+    open_visit_form(page, base_url, patient_id)
     other = page.context.new_page()
     other.goto(page.url)
     other.get_by_role("group", name="Pain now").get_by_role("radio", name="8").tap()
@@ -43,7 +43,7 @@ def open_form_with_conflict(page: Page, base_url: str, patient_id: int) -> None:
 
 
 def open_unsigned_visit(page: Page, base_url: str, patient_id: int) -> None:
-    page.goto(f"{base_url}/patients/{patient_id}/visits/new")
+    open_visit_form(page, base_url, patient_id)
     keep_all = page.get_by_role("button", name="Keep all carried grades")
     if keep_all.count():
         keep_all.tap()

@@ -16,7 +16,7 @@ from playwright.sync_api import Page, expect
 
 from spastic.clinical import scales
 from spastic.visits.records import DEFAULT_MUSCLES
-from tests.browser.conftest import VIEWPORTS, login
+from tests.browser.conftest import VIEWPORTS, login, open_visit_form
 from tests.browser.test_patients_browser import assert_fits_tablet
 
 THERAPIST = "therapist@demo.test"
@@ -54,7 +54,7 @@ def save_status(page: Page):
 
 def start_visit(page: Page, base_url: str, patient_id: int) -> str:
     """Open the patient's visit form (the server-side draft); return the draft's URL."""
-    page.goto(f"{base_url}/patients/{patient_id}/visits/new")
+    open_visit_form(page, base_url, patient_id)
     expect(page).to_have_url(re.compile(r"/drafts/\d+$"))
     return page.url
 
@@ -194,7 +194,7 @@ def test_reload_and_a_new_tab_bring_the_draft_back(page: Page, context, live_ser
     # A closed tab: the patient's visit in progress opens again from the server.
     page.close()
     tab = context.new_page()
-    tab.goto(f"{live_server}/patients/{patient_id}/visits/new")
+    open_visit_form(tab, live_server, patient_id)
     expect(tab).to_have_url(draft_url)
     expect_chosen(tab, grades)
 
