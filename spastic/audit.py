@@ -44,13 +44,33 @@ def record(
 
     The caller commits, so the audit rows land with the change they describe or not at all.
     """
+    fields = (changes or {None: (None, None)}).items()
+    rows = [(entity_id, patient_id, field, old, new) for field, (old, new) in fields]
+    _append(action, entity, rows, user, clinic_id)
+
+
+def record_shown(
+    action: str,
+    *,
+    entity: str,
+    patient_ids: Iterable[int],
+    changes: Mapping[str, tuple[object, object]] | None = None,
+) -> None:
+    """Name every patient a list showed: one row per patient (and changed field), like every
+    other read, appended in one step of the chain."""
+    fields = list((changes or {None: (None, None)}).items())
+    rows = [(pid, pid, field, old, new) for pid in patient_ids for field, (old, new) in fields]
+    _append(action, entity, rows, None, None)
+
+
+def _append(action: str, entity: str, rows: list[tuple], user, clinic_id: int | None) -> None:
     actor = user if user is not None else _current_actor()
     key = audit_key()
     _lock_chain()
     head = db.session.scalar(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1))
     previous = head or GENESIS
     at = utcnow()
-    for field, (old, new) in (changes or {None: (None, None)}).items():
+    for entity_id, patient_id, field, old, new in rows:
         event = AuditEvent(
             at=at,
             user_id=getattr(actor, "id", None),

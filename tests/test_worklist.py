@@ -138,11 +138,11 @@ def test_the_worklist_names_the_patients_it_showed(app, client, auth, world):
     auth.login(world["therapist"])
     client.get("/worklist?show=pumps")
     with app.app_context():
-        event = db.session.scalar(
+        events = db.session.scalars(
             select(AuditEvent).where(AuditEvent.entity == "worklist").order_by(AuditEvent.id)
-        )
-        shown = {int(i) for i in event.new_value.split(":", 1)[1].split(",")}
-    assert shown == {world["urgent"].id, world["overdue"].id}
+        ).all()
+    assert {e.patient_id for e in events} == {world["urgent"].id, world["overdue"].id}
+    assert {(e.action, e.field, e.new_value) for e in events} == {("list", "show", "pumps")}
 
 
 def test_booking_dates(app, client, auth, world):

@@ -130,9 +130,9 @@ def _audit_listing(patients: list[Patient], query: str) -> None:
     searched = {"q": (None, query)} if query else None
     if not patients:
         audit.record("list", entity="patient", changes=searched)
-    for patient in patients:
-        audit.record(
-            "list", entity="patient", entity_id=patient.id, patient_id=patient.id, changes=searched
+    else:
+        audit.record_shown(
+            "list", entity="patient", patient_ids=[p.id for p in patients], changes=searched
         )
 
 

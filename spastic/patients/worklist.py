@@ -155,7 +155,12 @@ def _shown(row: Row, show: str, mine: set[int] | None) -> bool:
 
 
 def audit_shown(action: str, rows: list, show: str) -> None:
-    """One audit row naming every patient the response shows."""
-    ids = ",".join(str(r.patient_id) for r in rows)
-    audit.record(action, entity="worklist", changes={"patients_shown": (None, f"{show}:{ids}")})
+    """Name every patient the response shows (one row each), with the filter; an empty list
+    keeps one row for the filter alone."""
+    shown = {"show": (None, show)}
+    if rows:
+        ids = [r.patient_id for r in rows]
+        audit.record_shown(action, entity="worklist", patient_ids=ids, changes=shown)
+    else:
+        audit.record(action, entity="worklist", changes=shown)
     db.session.commit()
