@@ -149,7 +149,7 @@ class RefillForm(FlaskForm):
     )
     residual_drawn = StringField("Volume drawn out (actual residual, mL)", [Length(max=8)])
     volume_added = StringField(
-        "Volume added (mL, the volume in the reservoir now)", [Length(max=8)]
+        "Volume added (mL: the volume now in the reservoir)", [Length(max=8)]
     )
     concentration = RadioField(
         "Concentration of the new drug", choices=choices(CONCENTRATIONS), validators=[Optional()]

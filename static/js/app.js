@@ -5,12 +5,18 @@
   function liveSearch(input) {
     const target = document.getElementById(input.getAttribute("aria-controls"));
     const base = input.dataset.liveSearch;
+    // The worklist comes back when the search box is emptied again.
+    const original = "restoreEmpty" in input.dataset ? target.innerHTML : null;
     let timer = null;
     let latest = 0;
     input.addEventListener("input", function () {
       clearTimeout(timer);
       timer = setTimeout(async function () {
         const ticket = ++latest;
+        if (original !== null && input.value.trim() === "") {
+          target.innerHTML = original;
+          return;
+        }
         const url = base + "&q=" + encodeURIComponent(input.value.trim());
         try {
           const response = await fetch(url, { credentials: "same-origin", headers: { "Accept": "text/html" } });
