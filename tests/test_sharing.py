@@ -409,7 +409,11 @@ def test_concurrent_sends_of_one_form_make_one_link_and_one_email(app, world, ma
     assert _audit_actions(app, world["patient"].id) == ["send_summary"] * 2  # one row per field
 
 
-PRODUCTION = {"ENV_NAME": "production", "SECRET_KEY": "production-secret-" + "x" * 32}
+PRODUCTION = {
+    "ENV_NAME": "production",
+    "SECRET_KEY": "production-secret-" + "x" * 32,
+    "AUDIT_KEY": "production-audit-key-" + "y" * 32,
+}
 EVIL_HOST = "spastic-login.evil.example"
 
 

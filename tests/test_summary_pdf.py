@@ -4,6 +4,7 @@ import io
 import json
 import re
 import subprocess
+from datetime import date
 
 import pytest
 from pypdf import PdfReader
@@ -195,3 +196,27 @@ def test_simultaneous_first_downloads_store_one_copy(app, therapist, clinic_worl
     assert statuses == [200] * 4
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(SummaryDocument)) == 1
+
+
+def test_the_summary_is_stored_at_signing_and_frozen(app, therapist, clinic_world):
+    """Stored when signed, not when downloaded; a later dose change leaves its bytes alone; an
+    amendment stores a new version, which is then the one served."""
+    pid = clinic_world["patient"].id
+    visit_id = _visit(therapist, pid)
+    with app.app_context():
+        stored = db.session.scalars(select(SummaryDocument)).all()
+        assert [d.visit_id for d in stored] == [visit_id]
+        signed_copy = stored[0].pdf
+    later = {"effective_date": date.today().isoformat(), "route": "oral", "daily_dose": "45"}
+    later |= {"unit": "mg/day", "submission_key": "later-change"}
+    assert therapist.post(f"/patients/{pid}/doses/new", data=later).status_code == 302
+    assert therapist.get(f"/visits/{visit_id}/summary.pdf").data == signed_copy
+    page = therapist.get(f"/visits/{visit_id}/amend").get_data(as_text=True)
+    data = _visit_data(page, notes="Corrected: stiffer in the mornings.")
+    data.update(reason="Transcription error", password=PASSWORD, submission_key="amend-1")
+    assert therapist.post(f"/visits/{visit_id}/amend", data=data).status_code == 302
+    amended = therapist.get(f"/visits/{visit_id}/summary.pdf").data
+    assert amended != signed_copy
+    assert "Corrected: stiffer in the mornings." in " ".join(_text(amended).split())
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(SummaryDocument)) == 2

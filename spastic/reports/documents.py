@@ -1,10 +1,17 @@
-"""The physician's PDF visit summary: rendered once per content, served from storage."""
+"""The physician's PDF visit summary: stored when a visit is signed or amended, served from storage.
+
+A signed visit's summary is frozen: it is rendered once, when the signature (or an amendment,
+a new version) is committed, and every download, share-link opening and FHIR DocumentReference
+serves that stored copy, whatever was entered since. Downloads never write: a signed visit with
+no stored copy (signed before this rule, or whose rendering failed) is rendered for each
+download and not stored; a draft is always rendered afresh, marked DRAFT.
+"""
 
 import hashlib
 import io
 import json
 
-from flask import Response, abort, render_template, send_file
+from flask import Response, abort, current_app, render_template, send_file
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -24,10 +31,38 @@ DRAFT_CSS = (
 
 
 def summary_pdf_bytes(visit: Visit) -> bytes:
-    """Return the summary PDF: stored copy if its content is unchanged, else rendered now.
+    """Return the summary PDF to serve: a signed visit's newest stored copy, else a rendering."""
+    if visit.status == "signed":
+        stored = db.session.scalar(
+            select(SummaryDocument.pdf)
+            .where(SummaryDocument.visit_id == visit.id)
+            .order_by(SummaryDocument.id.desc())
+            .limit(1)
+        )
+        if stored is not None:
+            return stored
+    return _rendered(visit, store=False)
 
-    A signed visit's new rendering is added to the session; the caller commits.
+
+def store_summary(visit_id: int) -> None:
+    """Render and keep the summary of a visit's signed version (after a sign or amendment).
+
+    Called once the signature is committed: a rendering that fails leaves the visit signed
+    and its summary rendered at each download instead, and is logged.
     """
+    visit = db.session.get(Visit, visit_id)
+    if visit is None or visit.status != "signed":
+        return
+    try:
+        _rendered(visit, store=True)
+        db.session.commit()
+    except Exception:  # the signature stands; the summary is rendered on download instead
+        db.session.rollback()
+        current_app.logger.exception("summary of visit %s not stored", visit_id)
+
+
+def _rendered(visit: Visit, *, store: bool) -> bytes:
+    """Render the summary; with `store`, keep it (once per content) in the session."""
     context, attachment = summary_sources(visit)
     # The chart is a pure function of the trend (its SVG has random ids), so the key leaves it out.
     skeleton = render_template("reports/summary.html", chart_uri="", **context)
@@ -49,7 +84,7 @@ def summary_pdf_bytes(visit: Visit) -> bytes:
         body = pdf.render(html, (attachment,), extra_css=page_css)
     except pdf.RenderTimeout:
         abort(503)
-    if signed:  # a draft changes: never stored
+    if store and signed:  # a draft changes: never stored
         _store(visit_id, key, body)
     return body
 

@@ -1,4 +1,4 @@
-"""The summary PDF route: the physician's visit summary, served from storage."""
+"""The summary PDF route, and the summary kept when a visit is signed or amended."""
 
 from flask import Blueprint
 from flask_login import current_user, login_required
@@ -6,9 +6,16 @@ from flask_login import current_user, login_required
 from spastic import audit
 from spastic.access import visit_for
 from spastic.extensions import db
-from spastic.reports.documents import pdf_response, summary_pdf_bytes
+from spastic.reports.documents import pdf_response, store_summary, summary_pdf_bytes
+from spastic.visits.records import summary_due
 
 bp = Blueprint("reports", __name__)
+
+
+@summary_due.connect
+def _store_signed_summary(_app, visit_id: int) -> None:
+    """A signature or amendment was committed: keep that version's summary now."""
+    store_summary(visit_id)
 
 
 @bp.get("/visits/<int:visit_id>/summary.pdf")

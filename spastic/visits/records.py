@@ -6,6 +6,7 @@ import secrets
 from dataclasses import asdict
 from datetime import date
 
+from blinker import Namespace
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -31,6 +32,10 @@ from spastic.visits.content import (
     payload_from_content,
 )
 from spastic.visits.forms import VisitInput, carry_name, draft_problems, mas_name
+
+# Sent (with visit_id) once a signature or an amendment is committed: the reports package
+# stores the summary PDF of that version then, so no download ever writes (a GET never does).
+summary_due = Namespace().signal("summary-due")
 
 DEFAULT_MUSCLES = tuple(m.code for m in scales.MUSCLES if m.limb == "lower")
 

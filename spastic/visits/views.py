@@ -6,6 +6,7 @@ import secrets
 from flask import (
     Blueprint,
     abort,
+    current_app,
     flash,
     g,
     jsonify,
@@ -202,6 +203,7 @@ def sign(visit_id: int):
         ), 409 if "changed" in errors else 422
     visit_records.sign(visit, current_user, meaning)
     db.session.commit()
+    visit_records.summary_due.send(current_app._get_current_object(), visit_id=visit.id)
     flash("Visit signed. It can no longer be edited; corrections are amendments.", "success")
     return redirect(url_for("visits.detail", visit_id=visit.id))
 
@@ -235,6 +237,8 @@ def amend(visit_id: int):
             visit, current_user, as_visit_input(form), reason[:1000], key
         )
         db.session.commit()
+        if amendment:
+            visit_records.summary_due.send(current_app._get_current_object(), visit_id=visit.id)
         flash(
             "Amendment recorded." if amendment else "Nothing was different: no amendment.", "info"
         )
