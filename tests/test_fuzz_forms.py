@@ -626,6 +626,15 @@ def _only(change: Change, columns: set[str]) -> bool:
     return change.changed_columns() <= columns
 
 
+def _counts_own_failures(world: World, outcome, change: Change) -> bool:
+    """A wrong password at re-authentication counts toward the signer's own lockout."""
+    return (
+        change.table == "user_account"
+        and change.row["id"] == world.ids["therapist"]
+        and _only(change, {"failed_logins", "locked_until"})
+    )
+
+
 def _reset_users(world: World) -> None:
     """Clear failed logins and lockouts, and restore the fixture password."""
     with world.app.app_context():
@@ -703,6 +712,7 @@ def test_fuzz_change_password(world):
         fields,
         cross=cross,
         allowed=own_hash,
+        keeps_input=_counts_own_failures,
         after=lambda w, o: _reset_users(w),
     )
     _fuzz(world, form, _client(world.app, "t@home.test"))
@@ -1074,6 +1084,7 @@ def test_fuzz_visit_sign(world):
         )
 
     def unsign(w, o):
+        _reset_users(w)
         with w.app.app_context():
             visits = Base.metadata.tables["visit"]
             db.session.execute(
@@ -1087,6 +1098,7 @@ def test_fuzz_visit_sign(world):
         lambda w, t: f"/visits/{w.ids['home_unsigned']}/sign",
         fields,
         allowed=signed,
+        keeps_input=_counts_own_failures,
         exact=True,
         after=unsign,
     )
@@ -1123,6 +1135,8 @@ def test_fuzz_visit_amend(world):
         fields,
         cross=_visit_cross,
         allowed=amended,
+        keeps_input=_counts_own_failures,
+        after=lambda w, o: _reset_users(w),
     )
     _fuzz(world, form)
 

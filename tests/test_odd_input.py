@@ -200,7 +200,7 @@ def test_a_share_link_for_a_non_latin1_mrn_opens_and_counts_once(app, omega_visi
         visit = db.session.get(Visit, visit_id)
         recipient = links.recipient_by_key(db.session.get(Patient, patient.id), "referring")
         sender = db.session.scalar(select(User).where(User.email == "t@home.test"))
-        link, token = links.new_link(visit, recipient, sender, 14)
+        link, token = links.new_link(visit, recipient, sender, 14, "odd-input-link")
         db.session.add(link)
         db.session.commit()
         link_id = link.id

@@ -97,7 +97,12 @@ def test_implausible_entries_are_refused(app, client, auth, clinic_world, fields
     error = text.split(f'id="{field}-error">', 1)[1].split("</p>", 1)[0]
     assert message.lower() in error.lower()
     assert "15 mg three times a day" in text  # the rest of the input is kept
-    assert _counts(app) == before
+    # Nothing is written but the audit row of the re-shown form (it shows the patient).
+    changes, audit_rows = _counts(app)
+    assert (changes, audit_rows) == (before[0], before[1] + 1)
+    with app.app_context():
+        last = db.session.scalar(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(1))
+        assert (last.action, last.entity) == ("view", "dose_form")
 
 
 def test_planned_change_within_a_week_is_accepted(app, client, auth, clinic_world):

@@ -326,7 +326,8 @@ def test_signing_asks_for_the_password(page: Page, live_server, live_database, a
 
     sign_visit(page, "not-my-password")
     expect(page.locator("#sign-password-error")).to_have_text(
-        "That is not your password. The visit is not signed."
+        "That is not your password (4 more wrong tries lock the account for 15 minutes). "
+        "The visit is not signed."
     )
     expect(page.get_by_text("Not signed", exact=True)).to_be_visible()
     assert query(live_database, status, visit_id) == [("draft", None, None)]
