@@ -186,3 +186,25 @@ def test_clinic_scheduling_settings_drive_the_worklist(app, client, auth, world)
     # Reviewed 100 days ago: with a 200-day interval no longer overdue.
     assert "every 200 days" in page
     assert _order(page).index("REVIEW") > _order(page).index("NGUYEN")
+
+
+def test_booking_from_the_visit_page_returns_there(app, client, auth, world, patient_records):
+    auth.login(world["therapist"])
+    visit_id = patient_records["visit_id"]
+    page = client.get(f"/visits/{visit_id}").get_data(as_text=True)
+    assert 'name="return_visit_id"' in page and "Next pump refill" in page
+    booked = (TODAY + timedelta(days=20)).isoformat()
+    response = client.post(
+        f"/patients/{patient_records['patient_id']}/schedule",
+        data={"next_review_date": booked, "return_visit_id": str(visit_id)},
+    )
+    assert response.location.endswith(f"/visits/{visit_id}#schedule")
+    with app.app_context():
+        assert (
+            db.session.get(Patient, patient_records["patient_id"]).next_review_date.isoformat()
+            == booked
+        )
+    other = client.post(
+        f"/patients/{patient_records['patient_id']}/schedule", data={"return_visit_id": "999999"}
+    )
+    assert other.location.endswith(f"/patients/{patient_records['patient_id']}#schedule")

@@ -16,7 +16,6 @@ from spastic.models import Patient
 from spastic.patients import pumps
 from spastic.patients.forms import PatientForm
 from spastic.patients.history import open_draft_of, visits_of
-from spastic.patients.pump_forms import ScheduleForm
 from spastic.patients.records import (
     DuplicateMRN,
     create_patient,
@@ -80,7 +79,6 @@ def detail(patient_id: int):
         pump=pump,
         show_pump=pumps.shows_pump(patient, pump),
         show_refills=True,
-        schedule_form=ScheduleForm(obj=patient),
     )
 
 

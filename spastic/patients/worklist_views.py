@@ -10,11 +10,18 @@ from spastic.access import patient_for, role_required
 from spastic.errors import reshow_on_expired_form
 from spastic.extensions import db
 from spastic.patients import worklist
+from spastic.patients.history import visits_of
 from spastic.patients.pump_forms import ScheduleForm
 from spastic.patients.worklist import audit_shown
 
 bp = Blueprint("worklist", __name__)
 PAGE = 100
+
+
+@bp.app_template_global("schedule_form_for")
+def schedule_form_for(patient) -> ScheduleForm:
+    """The booking form filled from the patient (the visit page includes it too)."""
+    return ScheduleForm(obj=patient, formdata=None)
 
 
 @bp.get("/worklist")
@@ -50,7 +57,7 @@ def book(patient_id: int):
     if not form.validate_on_submit():
         for name, errors in form.errors.items():
             flash(f"{getattr(form, name).label.text}: {' '.join(errors)}", "error")
-        return redirect(url_for("patients.detail", patient_id=patient.id, _anchor="schedule"))
+        return _back(patient)
     before = {name: getattr(patient, name) for name in _SCHEDULED}
     after = {name: getattr(form, name).data for name in _SCHEDULED}
     changes = audit.changed_fields(before, after)
@@ -62,6 +69,14 @@ def book(patient_id: int):
         )
     db.session.commit()
     flash("Next dates booked." if changes else "Nothing changed.", "success")
+    return _back(patient)
+
+
+def _back(patient):
+    """Back to the visit the booking was made from (one of this patient's), else the patient."""
+    visit_id = request.form.get("return_visit_id", type=int)
+    if visit_id and any(v.id == visit_id for v in visits_of(patient.id)):
+        return redirect(url_for("visits.detail", visit_id=visit_id, _anchor="schedule"))
     return redirect(url_for("patients.detail", patient_id=patient.id, _anchor="schedule"))
 
 
