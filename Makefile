@@ -9,6 +9,9 @@ FLASK := $(VENV)/bin/flask --app spastic
 STAMPS := .make
 HOST ?= 127.0.0.1
 PORT ?= 5000
+# Test processes: the suite's tests are independent (each has its own SQLite file, and each
+# process its own PostgreSQL server, browser and ports), so two workers use both cores here.
+TEST_WORKERS ?= 2
 
 # WeasyPrint needs Pango and HarfBuzz's subsetter; the rest is for tests and benchmarks.
 RUN_DEBS := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0
@@ -30,7 +33,7 @@ run: setup-run
 test: setup-test
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 fuzz: setup-test
 	SPASTIC_FUZZ_EXAMPLES=$${SPASTIC_FUZZ_EXAMPLES:-2000} SPASTIC_FUZZ_DATABASES=$${SPASTIC_FUZZ_DATABASES:-sqlite,postgresql} $(PY) -m pytest -m fuzz $(PYTEST_ARGS)

@@ -19,6 +19,7 @@ PASSWORD = "correct-horse-battery"
 PASSWORD_HASH = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1).hash(PASSWORD)
 DATABASES = ("sqlite", "postgresql")
 _skipped_postgres: list[str] = []
+POSTGRES_SKIP = "PostgreSQL could not start here"
 
 
 def pytest_addoption(parser):
@@ -38,9 +39,15 @@ def pytest_generate_tests(metafunc):
 
 
 def pytest_terminal_summary(terminalreporter):
-    if _skipped_postgres:
+    # Read from the reports, which test processes (pytest-xdist workers) hand to this one.
+    reasons = [
+        str(report.longrepr[2]) if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        for report in terminalreporter.stats.get("skipped", [])
+    ]
+    skipped = [r for r in [*_skipped_postgres, *reasons] if POSTGRES_SKIP in r]
+    if skipped:
         terminalreporter.write_sep("!", "POSTGRESQL TESTS SKIPPED", red=True, bold=True)
-        terminalreporter.write_line(_skipped_postgres[0], red=True)
+        terminalreporter.write_line(skipped[0], red=True)
 
 
 @pytest.fixture(scope="session")
@@ -50,8 +57,8 @@ def postgres_server():
     except PostgresUnavailable as error:
         if os.environ.get("CI"):
             pytest.fail(f"PostgreSQL is required in CI and could not start: {error}")
-        _skipped_postgres.append(f"PostgreSQL could not start here: {error}")
-        pytest.skip(str(error))
+        _skipped_postgres.append(f"{POSTGRES_SKIP}: {error}")
+        pytest.skip(f"{POSTGRES_SKIP}: {error}")
     app = create_app(_test_config(server.url()))
     with app.app_context():
         db.create_all()
