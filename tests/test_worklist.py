@@ -208,3 +208,17 @@ def test_booking_from_the_visit_page_returns_there(app, client, auth, world, pat
         f"/patients/{patient_records['patient_id']}/schedule", data={"return_visit_id": "999999"}
     )
     assert other.location.endswith(f"/patients/{patient_records['patient_id']}#schedule")
+
+
+def test_a_past_booking_does_not_hide_a_later_one_after_the_alarm(app, client, auth, world):
+    """A refill booked (and done) last week says nothing; the review booked after the alarm
+    date must still be flagged."""
+    auth.login(world["therapist"])
+    patient = world["overdue"]  # filled 85 days ago: alarm on day 90, in 5 days
+    data = {
+        "next_refill_date": (TODAY - timedelta(days=7)).isoformat(),
+        "next_review_date": (TODAY + timedelta(days=30)).isoformat(),
+    }
+    client.post(f"/patients/{patient.id}/schedule", data=data)
+    page = client.get(f"/patients/{patient.id}").get_data(as_text=True)
+    assert "is after the low-reservoir alarm date" in page

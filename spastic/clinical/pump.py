@@ -53,6 +53,13 @@ THRESHOLDS: tuple[Threshold, ...] = (
         "device's accuracy or greater than 2 mL should be evaluated (ASRA 2017",
     ),
     Threshold(
+        "residual_discrepancy_20ml_pump_ml",
+        Decimal(1),
+        "mL",
+        "Maino 2017, Neuromodulation 20:733",
+        "a measured discrepancy > 1 mL (20 mL pump) or > 2 mL (40 mL pump)",
+    ),
+    Threshold(
         "battery_warning_days",
         Decimal(90),
         "days",
@@ -225,14 +232,20 @@ class ResidualCheck:
 
 
 def residual_check(
-    expected_ml: Fraction, drawn_ml: Decimal, device_accuracy_ml: Decimal | None = None
+    expected_ml: Fraction,
+    drawn_ml: Decimal,
+    device_accuracy_ml: Decimal | None = None,
+    reservoir_ml: Decimal | None = None,
 ) -> ResidualCheck:
     """Compare the residual drawn out with the expected one (ASRA 2017: evaluate discrepancies
-    beyond the device's accuracy or greater than 2 mL). The device's accuracy is a per-pump
-    figure from its labelling when recorded; the app assumes none.
+    beyond the device's accuracy or greater than 2 mL; Maino 2017: beyond 1 mL in a 20 mL pump,
+    2 mL in a 40 mL pump). The device's accuracy is a per-pump figure from its labelling when
+    recorded; the app assumes none. The tightest applicable limit decides.
     """
     discrepancy = Fraction(drawn_ml) - expected_ml
     limits = [Fraction(_T["residual_discrepancy_ml"])]
+    if reservoir_ml is not None and reservoir_ml <= 20:
+        limits.append(Fraction(_T["residual_discrepancy_20ml_pump_ml"]))
     if device_accuracy_ml is not None:
         limits.append(Fraction(device_accuracy_ml))
     return ResidualCheck(expected_ml, drawn_ml, discrepancy, abs(discrepancy) > min(limits))

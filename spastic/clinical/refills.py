@@ -22,7 +22,7 @@ from spastic.clinical.dosing import Flag
 from spastic.clinical.pump import DoseStep, Fill, Forecast, PumpProblem
 
 _REFILL_SOURCE = "Lioresal Intrathecal label (boxed warning); CLINICAL.md refill scheduling"
-_ASRA = "ASRA 2017, Accuracy in intrathecal drug delivery"
+_ASRA = "ASRA 2017, Accuracy in intrathecal drug delivery; Maino 2017, Neuromodulation 20:733"
 _MEDTRONIC = "Medtronic (elective replacement indicator)"
 
 
@@ -83,7 +83,9 @@ def residual_checks(facts: PumpFacts, doses: Sequence[DoseStep]) -> dict[int, pu
             if facts.accuracy_percent is not None
             else None
         )
-        checks[refill.refill_id] = pump.residual_check(expected, refill.residual_drawn_ml, accuracy)
+        checks[refill.refill_id] = pump.residual_check(
+            expected, refill.residual_drawn_ml, accuracy, facts.reservoir_ml
+        )
     return checks
 
 
@@ -132,7 +134,7 @@ def _schedule_flags(forecast: Forecast, today: date, booked: date | None) -> lis
     if alarm is None or due is None:
         return []
     flags = []
-    if today > alarm:
+    if today > alarm or (forecast.empty_date is not None and today >= forecast.empty_date):
         message = (
             f"Refill overdue: the low-reservoir alarm date ({_day(alarm)}) has passed. The "
             f"pump may be empty or near empty ({_day(forecast.empty_date)} estimated); "
@@ -173,8 +175,9 @@ def _residual_flags(facts: PumpFacts, residuals: dict[int, pump.ResidualCheck]) 
         message = (
             f"At the refill of {_day(refill.fill.on)}, {size:.1f} mL {way} was drawn out "
             f"than expected ({float(check.expected_ml):.1f} mL expected, "
-            f"{check.drawn_ml.normalize():f} mL drawn). Discrepancies beyond 2 mL or the "
-            "device's accuracy should be evaluated (pump or catheter problem, or a pocket fill)."
+            f"{check.drawn_ml.normalize():f} mL drawn). Discrepancies beyond 2 mL (1 mL in a "
+            "20 mL pump) or the device's accuracy should be evaluated (pump or catheter problem, "
+            "or a pocket fill and overdose risk)."
         )
         flags.append(Flag("residual_discrepancy", "warning", message, _ASRA, refill.fill.on))
     return flags

@@ -88,6 +88,12 @@ def risk_reasons(patient: Patient) -> tuple[str, ...]:
     return tuple(reasons)
 
 
+def next_booked(patient: Patient, today: date) -> date | None:
+    """The earliest booked refill or review still ahead (a past booking says nothing)."""
+    ahead = [d for d in (patient.next_refill_date, patient.next_review_date) if d and d >= today]
+    return min(ahead, default=None)
+
+
 def pump_view(
     patient: Patient, today: date, row: Pump | None = None, *, as_known_on: bool = False
 ) -> PumpView | None:
@@ -103,7 +109,7 @@ def pump_view(
     margin = pump.margin_for(bool(reasons), patient.clinic.refill_margin_days)
     changes = [c for c in patient.dose_changes if not as_known_on or c.effective_date <= today]
     steps = dose_steps(changes)
-    booked = None if as_known_on else patient.next_refill_date or patient.next_review_date
+    booked = None if as_known_on else next_booked(patient, today)
     state = refills.pump_state(
         facts_of(row, today if as_known_on else None),
         steps,

@@ -39,6 +39,8 @@ CLINICAL_MD_EXCERPTS = (
     "intrathecal drug",
     "- Battery: the pump warns about 90 days before elective replacement (Medtronic); battery "
     "life is",
+    '  delivery"); after refill, a measured discrepancy > 1 mL (20 mL pump) or > 2 mL (40 mL '
+    "pump) may mean a",
 )
 CLINICAL_MD = Path(__file__).parents[3] / "shared" / "CLINICAL.md"
 # Thresholds whose figure is not written as such in the quoted words, with the reason.

@@ -57,23 +57,34 @@ def test_booked_after_the_alarm_date(booked, flagged):
 
 
 @pytest.mark.parametrize(
-    ("drawn", "accuracy", "flagged"),
+    ("reservoir", "drawn", "accuracy", "flagged"),
     [
         # 60 days at 0.2 mL/day from 20 mL: 8 mL expected at the refill on day 60.
-        ("8", None, False),
-        ("10", None, False),  # exactly 2 mL more: not beyond
-        ("5", None, True),  # the demo's 3 mL less than expected
-        ("10.1", None, True),
+        # A 20 mL pump: beyond 1 mL (Maino 2017).
+        ("20", "8", None, False),
+        ("20", "9", None, False),  # exactly 1 mL more: not beyond
+        ("20", "9.1", None, True),
+        ("20", "5", None, True),  # 3 mL short
+        # A 40 mL pump: beyond 2 mL (ASRA 2017, Maino 2017).
+        ("40", "10", None, False),
+        ("40", "10.1", None, True),
         # 12 mL delivered; a 10% device accuracy is 1.2 mL, tighter than 2 mL
-        ("9.3", Decimal(10), True),
-        ("9.1", Decimal(10), False),
+        ("40", "9.3", Decimal(10), True),
+        ("40", "9.1", Decimal(10), False),
     ],
 )
-def test_residual_discrepancy_at_a_refill(drawn, accuracy, flagged):
+def test_residual_discrepancy_at_a_refill(reservoir, drawn, accuracy, flagged):
     second = refill(2, day(60), drawn=drawn)
-    state = pump_state(facts(FIRST, second, accuracy=accuracy), DOSES, day(61), margin_days=7)
+    pump_facts = PumpFacts(Decimal(reservoir), Decimal(2), None, accuracy, (FIRST, second))
+    state = pump_state(pump_facts, DOSES, day(61), margin_days=7)
     assert ("residual_discrepancy" in codes(state)) is flagged
     assert state.residuals[2].expected_ml == 8
+
+
+def test_a_zero_alarm_is_urgent_on_the_empty_day():
+    zero = PumpFacts(Decimal(20), Decimal(0), None, None, (FIRST,))
+    state = pump_state(zero, DOSES, day(100), margin_days=7)  # empty on day 100
+    assert codes(state) == {"refill_overdue_alarm": "urgent"}
 
 
 def test_the_new_fill_restarts_the_forecast():
