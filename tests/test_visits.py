@@ -479,3 +479,23 @@ def test_the_same_amendment_sent_twice_at_once_is_recorded_once(app, therapist, 
             select(Amendment).where(Amendment.submission_key == "same-key")
         ).all()
     assert [a.reason for a in amendments] == ["Wrong side"]
+
+
+def test_an_edit_without_its_version_is_refused_even_with_a_field_too_long(
+    app, therapist, clinic_world
+):
+    """Found by make fuzz on PostgreSQL: a field over the draft's limits made the draft skip
+    its version check, and an edit with no version was saved."""
+    draft_id, page = _start(therapist, clinic_world["patient"].id)
+    saved = therapist.post(f"/drafts/{draft_id}", data=_visit_data(page))
+    visit_id = int(saved.location.rsplit("/", 1)[1])
+    edit = therapist.post(f"/visits/{visit_id}/edit").location
+    data = _visit_data(therapist.get(edit).get_data(as_text=True), **{"mas-knee_flexors-left": "4"})
+    data.pop("version")
+    data["id"] = "0" * 50
+    response = therapist.post(edit, data=data)
+    assert response.status_code == 409
+    with app.app_context():
+        visit = db.session.get(Visit, visit_id)
+        grades = {(s.muscle, s.side): s.grade for s in visit.mas_scores}
+    assert grades[("knee_flexors", "left")] == "3"
