@@ -123,15 +123,19 @@ def draft_for_edit(visit: Visit, user: User) -> Draft:
     return draft
 
 
+def check_version(draft: Draft, posted_version: int | None) -> None:
+    """Raise VersionConflict unless the form was based on the draft as it is now."""
+    if posted_version != draft.version:
+        raise VersionConflict(json.loads(draft.payload), _name(draft.updated_by), draft.updated_at)
+
+
 def save_draft(draft: Draft, payload: dict, posted_version: int | None, user: User) -> None:
     """Store the form as it is now; refuse if someone else saved since `posted_version`,
     or if a field passes the form's limits (the draft then keeps what it had)."""
-    # The version first: a refused field must not let a stale (or missing) version through.
-    if posted_version != draft.version:
-        raise VersionConflict(json.loads(draft.payload), _name(draft.updated_by), draft.updated_at)
     problems = draft_problems(payload)
     if problems:
         raise DraftRefused(problems)
+    check_version(draft, posted_version)
     draft.payload = json.dumps(payload)
     draft.updated_at = utcnow()
     draft.updated_by_id = user.id

@@ -280,8 +280,13 @@ def _keep_input(draft, payload: dict):
         db.session.rollback()
         return conflict
     except visit_records.DraftRefused:
-        # The form's own validation shows the same limits next to the fields.
+        # The form's own validation shows the same limits next to the fields; a refused
+        # field must not let a stale or missing version through to the save.
         db.session.rollback()
+        try:
+            visit_records.check_version(draft, version)
+        except visit_records.VersionConflict as conflict:
+            return conflict
     return None
 
 
