@@ -11,7 +11,7 @@ from spastic.access import patient_for
 from spastic.errors import reshow_on_expired_form
 from spastic.extensions import db
 from spastic.patients import pumps
-from spastic.patients.pump_forms import PumpForm, RefillForm
+from spastic.patients.pump_forms import CONCENTRATIONS, PumpForm, RefillForm
 
 bp = Blueprint("pumps", __name__, url_prefix="/patients/<int:patient_id>/pump")
 
@@ -86,4 +86,4 @@ def refill(patient_id: int):
 
 def _choice_of(concentration) -> str:
     text = f"{concentration.normalize():f}"
-    return text if text in {"50", "500", "1000", "2000"} else "other"
+    return text if text in CONCENTRATIONS else "other"
