@@ -21,8 +21,10 @@ from wtforms.validators import (
     ValidationError,
 )
 
+from spastic.accounts.clinic_muscles import as_stored
 from spastic.accounts.passwords import password_problem
-from spastic.fields import choices
+from spastic.clinical import scales
+from spastic.fields import CheckboxList, choices
 from spastic.models import ROLES
 
 
@@ -99,6 +101,7 @@ class ClinicSettings:
     refill_margin_days: int
     review_interval_days: int
     review_after_dose_change_days: int
+    usual_muscles: str  # stored JSON list of muscle codes
 
 
 class ClinicSettingsForm(FlaskForm):
@@ -133,6 +136,12 @@ class ClinicSettingsForm(FlaskForm):
             NumberRange(1, 180, "Give between 1 and 180 days."),
         ],
     )
+    # Named apart from Clinic.usual_muscles (JSON text): the view fills it with the codes. A code
+    # not shown is refused beside the field; none chosen stores "[]": the twelve usual groups.
+    usual_set = CheckboxList(
+        "Muscles a first visit of a new patient starts with",
+        choices=choices({m.code: m.label for m in scales.MUSCLES}),
+    )
 
     def as_settings(self) -> ClinicSettings:
         return ClinicSettings(
@@ -141,4 +150,5 @@ class ClinicSettingsForm(FlaskForm):
             refill_margin_days=self.refill_margin_days.data,
             review_interval_days=self.review_interval_days.data,
             review_after_dose_change_days=self.review_after_dose_change_days.data,
+            usual_muscles=as_stored(self.usual_set.data),
         )

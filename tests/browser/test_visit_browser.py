@@ -15,9 +15,11 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from spastic.clinical import scales
-from spastic.visits.records import DEFAULT_MUSCLES
 from tests.browser.conftest import VIEWPORTS, login, open_visit_form
 from tests.browser.test_patients_browser import assert_fits_tablet
+
+# A first visit of a new demo patient starts from the demo clinic's usual set: the twelve.
+DEFAULT_MUSCLES = scales.STANDARD_MUSCLES
 
 THERAPIST = "therapist@demo.test"
 SAVED = re.compile(r"^Saved at \d\d:\d\d$")
@@ -112,7 +114,7 @@ def all_sides(muscles, grades: dict) -> dict[tuple[str, str], str | None]:
 
 
 FULL_VISIT = {
-    ("elbow_flexors", "left"): "1+",
+    ("thumb_flexors", "left"): "1+",
     ("hip_adductors", "left"): "2",
     ("hip_adductors", "right"): "1",
     ("knee_extensors", "right"): "0",
@@ -130,11 +132,13 @@ def test_full_visit_by_taps_only(
     start_visit(page, live_server, patient_id)
     assert_fits_tablet(page)
 
-    # Add a muscle to the usual (lower limb) ones; its right side stays empty: not assessed.
+    # Add a muscle to the clinic's usual twelve; its right side stays empty: not assessed.
     picker = page.locator(".muscle-picker summary")
     picker.tap()
-    page.get_by_role("checkbox", name="Elbow flexors").tap()
-    expect(picker).to_have_text(f"Muscles assessed: {len(DEFAULT_MUSCLES) + 1} of 12 — change")
+    page.get_by_role("checkbox", name="Thumb flexors").tap()
+    expect(picker).to_have_text(
+        f"Muscles assessed: {len(DEFAULT_MUSCLES) + 1} of {len(scales.MUSCLES)} — change"
+    )
     tap_grades(page, FULL_VISIT)
     tap_choice(page, "Pain now", "3")
     tap_choice(page, "Worst pain in the last 24 hours", "7")
@@ -146,7 +150,7 @@ def test_full_visit_by_taps_only(
     assert_fits_tablet(page)
     visit_id = save_visit(page)
 
-    muscles = ("elbow_flexors", *DEFAULT_MUSCLES)
+    muscles = scales.muscle_set(("thumb_flexors", *DEFAULT_MUSCLES))
     expected = all_sides(muscles, FULL_VISIT)
     assert grid(page) == {legend(*k): grade or "not assessed" for k, grade in expected.items()}
     shown = facts(page)
@@ -162,7 +166,7 @@ def test_full_visit_by_taps_only(
 
     assert visit_ids(live_database, patient_id) == [visit_id]
     assert stored_grades(live_database, visit_id) == expected
-    assert stored_grades(live_database, visit_id)[("elbow_flexors", "right")] is None
+    assert stored_grades(live_database, visit_id)[("thumb_flexors", "right")] is None
     assert query(
         live_database,
         "SELECT pain_now, pain_worst, penn_frequency, penn_severity, adherence, notes, status"
