@@ -79,7 +79,7 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_hooks(app: Flask) -> None:
-    from spastic import cli, errors, filters, security
+    from spastic import cli, database, errors, filters, security
     from spastic.accounts import sessions
 
     sessions.register(app)
@@ -87,3 +87,4 @@ def register_hooks(app: Flask) -> None:
     errors.register(app)
     cli.register(app)
     filters.register(app)
+    database.register(app)  # last, so that it marks read requests before any other handler
