@@ -1,7 +1,7 @@
 """audit chain per clinic: each row names its chain; earlier rows form the chain "audit_event"
 
 Revision ID: a16c3e5f7b90
-Revises: 5d2a9c7e41f3
+Revises: d13d9e1a4b67
 Create Date: 2026-12-01 23:50:00.000000
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'a16c3e5f7b90'
-down_revision = '5d2a9c7e41f3'
+down_revision = 'd13d9e1a4b67'
 branch_labels = None
 depends_on = None
 
