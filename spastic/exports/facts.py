@@ -26,10 +26,11 @@ def patient_facts(patient: Patient) -> fhir.PatientFacts:
     )
 
 
-def visit_facts(visit: Visit) -> fhir.VisitFacts:
-    """Hand a stored visit (amendments applied) to the FHIR builder."""
+def visit_facts(visit: Visit, known_at=None) -> fhir.VisitFacts:
+    """Hand a stored visit (amendments applied, those made by `known_at`) to the FHIR builder."""
+    applied = [a for a in visit.amendments if known_at is None or a.created_at <= known_at]
     return fhir.VisitFacts(
-        record=as_record(visit), amended=bool(visit.amendments), signed=visit.status == "signed"
+        record=as_record(visit, known_at), amended=bool(applied), signed=visit.status == "signed"
     )
 
 
@@ -81,12 +82,12 @@ def pump_records(patient_id: int) -> list[fhir_pumps.PumpRecord]:
 
 
 def stored_summaries(visit_ids: list[int]) -> list[fhir.SummaryPdf]:
-    """Describe the newest stored PDF summary of each visit, without loading the PDF bytes."""
+    """Describe the newest stored summary version of each visit, without loading the PDF bytes."""
     columns = (SummaryDocument.visit_id, SummaryDocument.sha256, SummaryDocument.size)
     rows = db.session.execute(
         select(*columns, SummaryDocument.created_at)
         .where(SummaryDocument.visit_id.in_(visit_ids))
-        .order_by(SummaryDocument.id)
+        .order_by(SummaryDocument.version, SummaryDocument.id)
     ).all()
     newest = {row.visit_id: row for row in rows}
     return [
@@ -101,9 +102,11 @@ def stored_summaries(visit_ids: list[int]) -> list[fhir.SummaryPdf]:
     ]
 
 
-def visit_bundle_for(visit: Visit) -> dict:
-    """Build one visit's Bundle from the database, for embedding in its PDF."""
+def visit_bundle_for(visit: Visit, known_at=None, dose_changes=None) -> dict:
+    """Build one visit's Bundle from the database, for embedding in its PDF (a frozen summary
+    passes what was known when it was signed)."""
     patient = visit.patient
+    changes = patient.dose_changes if dose_changes is None else dose_changes
     return fhir.visit_bundle(
-        patient_facts(patient), visit_facts(visit), as_pure_changes(patient.dose_changes)
+        patient_facts(patient), visit_facts(visit, known_at), as_pure_changes(changes)
     )

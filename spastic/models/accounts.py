@@ -22,6 +22,8 @@ class Clinic(Base):
     refill_margin_days: Mapped[int] = mapped_column(Integer, default=7)
     review_interval_days: Mapped[int] = mapped_column(Integer, default=90)
     review_after_dose_change_days: Mapped[int] = mapped_column(Integer, default=14)
+    # Signed summaries not acknowledged by a physician after this many days are listed.
+    acknowledge_within_days: Mapped[int] = mapped_column(Integer, default=7)
 
     users: Mapped[list["User"]] = relationship(back_populates="clinic")
 
