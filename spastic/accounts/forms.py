@@ -99,6 +99,7 @@ class ClinicSettings:
     refill_margin_days: int
     review_interval_days: int
     review_after_dose_change_days: int
+    acknowledge_within_days: int
 
 
 class ClinicSettingsForm(FlaskForm):
@@ -133,6 +134,13 @@ class ClinicSettingsForm(FlaskForm):
             NumberRange(1, 180, "Give between 1 and 180 days."),
         ],
     )
+    acknowledge_within_days = IntegerField(
+        "List summaries no physician has acknowledged after this many days",
+        validators=[
+            InputRequired("Enter the number of days."),
+            NumberRange(1, 90, "Give between 1 and 90 days."),
+        ],
+    )
 
     def as_settings(self) -> ClinicSettings:
         return ClinicSettings(
@@ -141,4 +149,5 @@ class ClinicSettingsForm(FlaskForm):
             refill_margin_days=self.refill_margin_days.data,
             review_interval_days=self.review_interval_days.data,
             review_after_dose_change_days=self.review_after_dose_change_days.data,
+            acknowledge_within_days=self.acknowledge_within_days.data,
         )

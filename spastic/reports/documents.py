@@ -3,9 +3,10 @@
 A signed visit's summary is frozen: each version (1 as signed, one more per amendment) is
 rendered once, when its signature or amendment is committed, from what was known then
 (`known`), and every download, share-link opening and FHIR DocumentReference serves that one
-stored copy (the same bytes, the same SHA-256), whatever was entered since. Downloads never write: a signed visit with
-no stored copy (signed before this rule, or whose rendering failed) is rendered for each
-download and not stored; a draft is always rendered afresh, marked DRAFT.
+stored copy (the same bytes, the same SHA-256), whatever was entered since. Downloads never
+write: a signed version with no stored copy (signed before this rule, or whose rendering
+failed) is rendered, from the same cut-off, for each download and not stored; a draft is
+always rendered afresh, marked DRAFT.
 """
 
 import hashlib
@@ -14,9 +15,9 @@ import json
 
 from flask import Response, abort, current_app, render_template, send_file
 from sqlalchemy import select
-from sqlalchemy.orm import defer
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import defer
 
 from spastic.exports.facts import visit_bundle_for
 from spastic.extensions import db

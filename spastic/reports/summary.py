@@ -14,9 +14,9 @@ from spastic.clinical.scoring import Trend, VisitTrend, compute_trend
 from spastic.models import Visit
 from spastic.patients import pumps
 from spastic.patients.regimen import as_pure_changes
+from spastic.reports.known import Known, dose_changes_known, known_for, records_until
 from spastic.trends.charts import chart_series
 from spastic.trends.presenter import change_rows, patient_context, regimen_label
-from spastic.reports.known import Known, dose_changes_known, known_for, records_until
 from spastic.visits.content import effective_content
 from spastic.visits.labels import label_for, tardieu_display
 
