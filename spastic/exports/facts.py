@@ -82,24 +82,33 @@ def pump_records(patient_id: int) -> list[fhir_pumps.PumpRecord]:
 
 
 def stored_summaries(visit_ids: list[int]) -> list[fhir.SummaryPdf]:
-    """Describe the newest stored summary version of each visit, without loading the PDF bytes."""
+    """Describe every stored summary version of each visit (the newest current, each earlier
+    one superseded by the next), without loading the PDF bytes."""
     columns = (SummaryDocument.visit_id, SummaryDocument.sha256, SummaryDocument.size)
     rows = db.session.execute(
-        select(*columns, SummaryDocument.created_at)
+        select(*columns, SummaryDocument.version, SummaryDocument.created_at)
         .where(SummaryDocument.visit_id.in_(visit_ids))
-        .order_by(SummaryDocument.version, SummaryDocument.id)
+        .order_by(SummaryDocument.visit_id, SummaryDocument.version)
     ).all()
-    newest = {row.visit_id: row for row in rows}
-    return [
-        fhir.SummaryPdf(
+    newest = {row.visit_id: row.version for row in rows}
+    found, before = [], {}
+    for row in rows:
+        url = url_for(
+            "reports.summary_pdf", visit_id=row.visit_id, version=row.version, _external=True
+        )
+        document = fhir.SummaryPdf(
             visit_id=row.visit_id,
             size=row.size,
-            url=url_for("reports.summary_pdf", visit_id=row.visit_id, _external=True),
+            url=url,
             sha256=row.sha256,
             created=row.created_at,
+            version=row.version,
+            replaces=before.get(row.visit_id),
+            current=row.version == newest[row.visit_id],
         )
-        for row in newest.values()
-    ]
+        before[row.visit_id] = document
+        found.append(document)
+    return found
 
 
 def visit_bundle_for(visit: Visit, known_at=None, dose_changes=None) -> dict:
