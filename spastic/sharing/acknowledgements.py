@@ -35,13 +35,14 @@ class Version:
     sha256: str | None  # None: not stored (rendered at each download)
 
 
-def acknowledge(visit: Visit, version: int, physician: User) -> bool:
-    """Record that the physician reviewed this version; False if they had already."""
+def acknowledge(visit: Visit, version: int, physician: User, at: datetime | None = None) -> bool:
+    """Record that the physician reviewed this version (now, or `at` for the demo's history);
+    False if they had already."""
     values = {
         "visit_id": visit.id,
         "version": version,
         "physician_id": physician.id,
-        "acknowledged_at": utcnow(),
+        "acknowledged_at": at or utcnow(),
     }
     insert = sqlite_insert if db.session.get_bind().dialect.name == "sqlite" else pg_insert
     statement = insert(Acknowledgement).values(**values).on_conflict_do_nothing()
@@ -56,6 +57,7 @@ def acknowledge(visit: Visit, version: int, physician: User) -> bool:
                 "version": (None, version),
                 "acknowledged_at": (None, values["acknowledged_at"]),
             },
+            user=physician,
         )
     return created
 

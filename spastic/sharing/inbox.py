@@ -98,7 +98,8 @@ def inbox_for(user: User) -> list[InboxItem]:
                 visit_date=visit.visit_date,
                 version=version,
                 made_at=_aware(made_at_),
-                read=(visit.id, str(version)) in read,
+                # An acknowledgement was made from the opened summary: it is read too.
+                read=(visit.id, str(version)) in read or (visit.id, version) in acknowledged,
                 acknowledged_at=acknowledged.get((visit.id, version)),
                 sent_to_me=visit.id in sent,
                 headline=inbox_headline(trend),
