@@ -6,6 +6,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select, update
 
+from spastic.demo.seed import DEMO_PASSWORD
 from spastic.extensions import db
 from spastic.models import Acknowledgement, AuditEvent, Clinic, Visit
 from tests.conftest import PASSWORD
@@ -19,9 +20,9 @@ def therapist(client, auth, clinic_world):
     return client
 
 
-def _login(app, email):
+def _login(app, email, password=PASSWORD):
     client = app.test_client()
-    assert client.post("/login", data={"email": email, "password": PASSWORD}).status_code == 302
+    assert client.post("/login", data={"email": email, "password": password}).status_code == 302
     return client
 
 
@@ -171,3 +172,19 @@ def test_summaries_not_acknowledged_after_the_clinics_days(app, therapist, clini
     physician.post(f"/inbox/{old}/acknowledge", data={"version": "1"})
     page = therapist.get("/summaries/unacknowledged").get_data(as_text=True)
     assert f"/visits/{old}#" not in page and "Every summary signed 7 or more days ago" in page
+
+
+def test_the_demo_inbox_has_acknowledged_and_waiting_summaries(app, runner):
+    runner.invoke(args=["seed-demo"])
+    physician = _login(app, "physician@demo.test", DEMO_PASSWORD)
+    rows = _rows(physician.get("/inbox").get_data(as_text=True))
+    waiting = [r for r in rows if 'class="unread"' in r]
+    acknowledged = [r for r in rows if "Acknowledged " in r]
+    assert waiting and acknowledged
+    assert any("BRENNAN, Michael" in r for r in waiting)  # the plateau patient waits
+    therapist = _login(app, "therapist@demo.test", DEMO_PASSWORD)
+    worklist = therapist.get("/worklist").get_data(as_text=True)
+    brennan = worklist.split("BRENNAN, Michael", 1)[1].split("</tr>", 1)[0]
+    assert ">1 summary<" in brennan
+    nguyen = worklist.split("NGUYEN, Linh", 1)[1].split("</tr>", 1)[0]
+    assert "summar" not in nguyen.split("<td>")[-1]
