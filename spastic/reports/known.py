@@ -44,11 +44,16 @@ def known_for(visit: Visit, version: int | None = None) -> Known:
     return Known(wanted, visit.signed_at, own)
 
 
-def records_until(visit: Visit, known: Known) -> list[VisitRecord]:
-    """The signed visits up to this one as known then, and this one last (even if unsigned)."""
+def records_until(
+    visit: Visit, known: Known, signed: list[Visit] | None = None
+) -> list[VisitRecord]:
+    """The signed visits up to this one as known then, and this one last (even if unsigned).
+
+    `signed`: the patient's signed visits, when the caller has them already (the inbox).
+    """
     earlier = [
         v
-        for v in signed_visits(visit.patient_id)
+        for v in (signed_visits(visit.patient_id) if signed is None else signed)
         if (v.visit_date, v.id) <= (visit.visit_date, visit.id)
         and v.id != visit.id
         and (known.at is None or v.signed_at is None or v.signed_at <= known.at)

@@ -32,11 +32,12 @@ class MasLine:
     status: str  # improved | worsened | unchanged | "" (nothing to compare)
 
 
-def trend_until(visit: Visit, known: Known | None = None) -> Trend:
+def trend_until(visit: Visit, known: Known | None = None, signed: list | None = None) -> Trend:
     """The trend of the signed visits up to this one, with this one last even if unsigned,
-    from what was known when this summary version was made (see `known`)."""
+    from what was known when this summary version was made (see `known`); `signed`: the
+    patient's signed visits, if loaded already."""
     known = known or known_for(visit)
-    records = records_until(visit, known)
+    records = records_until(visit, known, signed)
     changes = as_pure_changes(dose_changes_known(visit, known))
     return compute_trend(records, changes, patient_context(visit.patient))
 

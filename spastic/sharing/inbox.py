@@ -21,6 +21,7 @@ from spastic.patients.awaiting import made_at, version_of_visit
 from spastic.reports.known import known_for
 from spastic.reports.summary import trend_until
 from spastic.trends.presenter import change_rows, comparisons
+from spastic.visits.content import WITH_CONTENT
 
 READ = "read_summary"
 SHOWN = 100  # the newest summaries; older ones stay on each patient's visits
@@ -72,7 +73,11 @@ def inbox_for(user: User) -> list[InboxItem]:
     rows = db.session.execute(
         select(Visit, version_of_visit().label("version"), made)
         .where(Visit.status == "signed", Visit.patient_id.in_(ids))
-        .options(selectinload(Visit.patient), selectinload(Visit.amendments))
+        .options(
+            *WITH_CONTENT,
+            selectinload(Visit.patient).selectinload(Patient.dose_changes),
+            selectinload(Visit.patient).selectinload(Patient.clinic),
+        )
         .order_by(made.desc(), Visit.id.desc())
         .limit(SHOWN)
     ).all()
@@ -86,9 +91,10 @@ def inbox_for(user: User) -> list[InboxItem]:
             )
         )
     )
+    signed = _signed_by_patient({row.Visit.patient_id for row in rows})
     items = []
     for visit, version, made_at_ in rows:
-        trend = trend_until(visit, known_for(visit, version))
+        trend = trend_until(visit, known_for(visit, version), signed[visit.patient_id])
         items.append(
             InboxItem(
                 visit_id=visit.id,
@@ -107,6 +113,20 @@ def inbox_for(user: User) -> list[InboxItem]:
             )
         )
     return items
+
+
+def _signed_by_patient(patient_ids: set[int]) -> dict[int, list[Visit]]:
+    """Each patient's signed visits in date order, for all the inbox's patients at once."""
+    found: dict[int, list[Visit]] = {pid: [] for pid in patient_ids}
+    visits = db.session.scalars(
+        select(Visit)
+        .where(Visit.patient_id.in_(patient_ids), Visit.status == "signed")
+        .order_by(Visit.visit_date, Visit.id)
+        .options(*WITH_CONTENT)
+    )
+    for visit in visits:
+        found[visit.patient_id].append(visit)
+    return found
 
 
 def record_read(visit: Visit, version: int) -> None:
