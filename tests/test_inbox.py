@@ -188,3 +188,27 @@ def test_the_demo_inbox_has_acknowledged_and_waiting_summaries(app, runner):
     assert ">1 summary<" in brennan
     nguyen = worklist.split("NGUYEN, Linh", 1)[1].split("</tr>", 1)[0]
     assert "summar" not in nguyen.split("<td>")[-1]
+
+
+def test_taps_at_once_store_one_acknowledgement(app, therapist, clinic_world):
+    import threading
+
+    visit_id = _visit(therapist, clinic_world["patient"].id)
+    cookie = _login(app, "p@home.test").get_cookie("spastic_session").value
+    statuses = []
+
+    def tap():
+        client = app.test_client()
+        client.set_cookie("spastic_session", cookie)
+        statuses.append(client.post(f"/inbox/{visit_id}/acknowledge", data={"version": "1"}))
+
+    threads = [threading.Thread(target=tap) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert [s.status_code for s in statuses] == [302] * 4
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Acknowledgement)) == 1
+    audited = _audit(app, "acknowledge_summary", clinic_world["physician"].id)
+    assert [field for _v, field, _n in audited].count("version") == 1

@@ -46,7 +46,8 @@ def acknowledge(visit: Visit, version: int, physician: User, at: datetime | None
     }
     insert = sqlite_insert if db.session.get_bind().dialect.name == "sqlite" else pg_insert
     statement = insert(Acknowledgement).values(**values).on_conflict_do_nothing()
-    created = db.session.execute(statement).rowcount == 1
+    # RETURNING says whether this statement stored it (rowcount is not reliable on every driver).
+    created = db.session.execute(statement.returning(Acknowledgement.id)).scalar() is not None
     if created:
         audit.record(
             "acknowledge_summary",
