@@ -66,13 +66,14 @@ def register_blueprints(app: Flask) -> None:
     from spastic.patients import views as patients
     from spastic.patients import worklist_views as worklist
     from spastic.reports import views as reports
+    from spastic.sharing import inbox_views as inbox
     from spastic.sharing import views as sharing
     from spastic.trends import views as trends
     from spastic.visits import views as visits
 
     blueprints = (
         *(auth, admin, health, patients, regimen, pumps, worklist, visits, trends),
-        *(exports, worklist_export, reports, sharing),
+        *(exports, worklist_export, reports, sharing, inbox),
     )
     for module in blueprints:
         app.register_blueprint(module.bp)

@@ -60,6 +60,10 @@ ROUTES = {
     "sharing.send": "patient",
     "sharing.revoke": "patient",
     "sharing.open_link": "public",  # the token is the key; no patient id in the URL
+    "inbox.index": "physician",  # the physician's own care team only
+    "inbox.summary": "patient",
+    "inbox.acknowledge": "patient",
+    "inbox.unacknowledged": "clinical",
 }
 
 

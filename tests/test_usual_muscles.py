@@ -21,6 +21,7 @@ SETTINGS = {
     "refill_margin_days": "7",
     "review_interval_days": "90",
     "review_after_dose_change_days": "14",
+    "acknowledge_within_days": "7",
 }
 NEW_MUSCLES = {
     "mas-thumb_flexors-left": "2",

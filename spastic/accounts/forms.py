@@ -102,6 +102,7 @@ class ClinicSettings:
     review_interval_days: int
     review_after_dose_change_days: int
     usual_muscles: str  # stored JSON list of muscle codes
+    acknowledge_within_days: int
 
 
 class ClinicSettingsForm(FlaskForm):
@@ -142,6 +143,13 @@ class ClinicSettingsForm(FlaskForm):
         "Muscles a first visit of a new patient starts with",
         choices=choices({m.code: m.label for m in scales.MUSCLES}),
     )
+    acknowledge_within_days = IntegerField(
+        "List summaries no physician has acknowledged after this many days",
+        validators=[
+            InputRequired("Enter the number of days."),
+            NumberRange(1, 90, "Give between 1 and 90 days."),
+        ],
+    )
 
     def as_settings(self) -> ClinicSettings:
         return ClinicSettings(
@@ -151,4 +159,5 @@ class ClinicSettingsForm(FlaskForm):
             review_interval_days=self.review_interval_days.data,
             review_after_dose_change_days=self.review_after_dose_change_days.data,
             usual_muscles=as_stored(self.usual_set.data),
+            acknowledge_within_days=self.acknowledge_within_days.data,
         )

@@ -13,6 +13,7 @@ from spastic.accounts.clinic_muscles import as_stored
 from spastic.accounts.forms import NewUser
 from spastic.accounts.users import create_user
 from spastic.clinical.scales import ROUTE_UNITS, STANDARD_MUSCLES
+from spastic.demo.inbox import add_demo_acknowledgements
 from spastic.demo.pumps import add_demo_pump
 from spastic.demo.visits import add_demo_visits
 from spastic.extensions import db
@@ -55,6 +56,7 @@ def seed(today: date | None = None) -> str:
         if "pump" in row:
             add_demo_pump(patient, row["pump"], therapist, today)
     add_demo_visits(users, today)
+    add_demo_acknowledgements(users)
     db.session.commit()
     return f"Demo data: {len(users)} accounts, {len(rows)} patients."
 
