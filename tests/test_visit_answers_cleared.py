@@ -8,6 +8,7 @@ side effect answered "none" differently from one not asked.
 
 import re
 import subprocess
+from datetime import date
 
 import pytest
 from sqlalchemy import select
@@ -15,6 +16,7 @@ from sqlalchemy import select
 from spastic.clinical import scales
 from spastic.extensions import db
 from spastic.models import SideEffect, Visit
+from tests.conftest import PASSWORD
 from tests.test_visits import _start, _visit_data
 
 
@@ -132,3 +134,32 @@ def test_no_side_effects_and_none_asked_read_differently(app, therapist, clinic_
     assert "none (all" not in html
     pdf = _pdf_text(therapist.get(f"/visits/{first_id}/summary.pdf").data)
     assert "Side effects not asked" in pdf
+
+
+def test_error_summary_names_the_pending_carried_grades_once(therapist, clinic_world):
+    pid = clinic_world["patient"].id
+    draft_id, page = _start(therapist, pid)
+    saved = therapist.post(f"/drafts/{draft_id}", data=_visit_data(page))
+    visit_id = int(saved.location.rsplit("/", 1)[1])
+    sign = {"meaning": "I performed and recorded this assessment", "password": PASSWORD}
+    assert (
+        therapist.post(f"/visits/{visit_id}/sign", data={**sign, "version": 1}).status_code == 302
+    )
+
+    draft_id, page = _start(therapist, pid)
+    pending = re.findall(r'name="carry-([a-z_]+-(?:left|right))" value="pending"', page)
+    assert len(pending) == 3  # elbow flexors left and right, knee flexors left
+    data = _visit_data(page) | {f"carry-{key}": "pending" for key in pending}
+    refused = therapist.post(f"/drafts/{draft_id}", data=data)
+    assert refused.status_code == 422
+    html = refused.get_data(as_text=True)
+    summary = html[html.index('class="error-summary"') : html.index("</ul>")]
+    day = f"{date.today():%-d %b}"
+    assert summary.count("<li>") == 1
+    assert f"Keep or clear the 3 grades carried from {day}." in summary
+    assert f'href="#mas-{pending[0]}-field"' in summary
+    # Each field still says it beside itself.
+    for key in pending:
+        assert re.search(
+            rf'id="mas-{key}-error">Keep or clear the grade carried from {day}\.<', html
+        )

@@ -3,12 +3,15 @@
 Height: a 12-muscle visit in screens (document height / viewport height) on iPad Pro 11:
 at most 2.5 in portrait and 2.0 in landscape (issue 13; before: 4.2 and 6.0). Taps: every
 tap and click of a test goes through `TapCounter`, so the count is what a therapist does.
-The measured values are printed (run with -s to see them).
+The measured values are printed (run with -s to see them); with SPASTIC_SHOTS=<folder> the
+tests also save screenshots of what they measured there, to look at.
 """
 
+import os
 import re
 import sqlite3
 from contextlib import closing
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Locator, Page, expect
@@ -50,6 +53,12 @@ class TapCounter:
         target.click()
         self.count += 1
         self.log.append(what or str(target))
+
+
+def shot(page: Page, name: str) -> None:
+    """Save a full-page screenshot in $SPASTIC_SHOTS, when set (never in the repository)."""
+    if folder := os.environ.get("SPASTIC_SHOTS"):
+        page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)
 
 
 def select_all_muscles(page: Page) -> None:
@@ -94,7 +103,7 @@ def test_twelve_muscle_form_fits_the_screen_budget(
     name = request.node.callspec.params["visit_page"]
     measured = screens(page)
     print(f"\nvisit form, 12 muscles, {name}: {measured:.2f} screens")
-    page.screenshot(path=f"/tmp/shots-h-a/form-{name}.png", full_page=True)
+    shot(page, f"form-{name}")
     limit = LIMITS[name]
     if limit is not None:
         assert measured <= limit, f"{measured:.2f} screens on {name}, limit {limit}"
@@ -124,6 +133,8 @@ def test_follow_up_visit_tap_count(page: Page, live_server, live_database, demo_
         )
         taps.tap(group.get_by_role("radio", name=grade, exact=True), f"{muscle} {side} {grade}")
     taps.tap(page.get_by_role("button", name="No side effects"), "no side effects")
+    expect(page.get_by_text(f"All {len(scales.SIDE_EFFECTS)} set to none")).to_be_visible()
+    shot(page, "follow-up-before-save")
     taps.tap(page.get_by_role("button", name="Save visit"), "save")
     expect(page).to_have_url(re.compile(r"/visits/\d+$"))
     visit_id = int(page.url.rsplit("/", 1)[1])
