@@ -19,6 +19,7 @@ from spastic.trends.charts import chart_series
 from spastic.trends.presenter import change_rows, patient_context, regimen_label
 from spastic.visits.content import effective_content
 from spastic.visits.labels import label_for, tardieu_display
+from spastic.visits.side_effects import side_effect_summary
 
 
 @dataclass(frozen=True)
@@ -90,11 +91,7 @@ def summary_context(visit: Visit, clinic, known: Known | None = None) -> dict:
         "mas": mas_lines(trend),
         "changes": _comparisons(latest),
         "flags": trend.flags,
-        "side_effects": [
-            (scales.SIDE_EFFECTS[k[3:]], v)
-            for k, v in content.items()
-            if k.startswith("se:") and v != "none"
-        ],
+        "side_effects": side_effect_summary(content),
         "tardieu": [
             (label_for(k), tardieu_display(v))
             for k, v in content.items()

@@ -8,6 +8,7 @@ from spastic.models import Draft, Visit
 from spastic.patients.regimen import as_pure_changes
 from spastic.visits.content import carried_grades, content_of, effective_content, signed_visits
 from spastic.visits.labels import label_for
+from spastic.visits.side_effects import side_effect_summary
 
 
 def dose_on(patient, when: date | None):
@@ -132,9 +133,5 @@ def visit_page_context(visit: Visit) -> dict:
         "dose": dose_on(visit.patient, visit.visit_date),
         "amendments": amendments,
         "tardieu": {k: v for k, v in content.items() if k.startswith("tardieu:") and v},
-        "side_effects": [
-            (scales.SIDE_EFFECTS[k[3:]], v)
-            for k, v in content.items()
-            if k.startswith("se:") and k[3:] in scales.SIDE_EFFECTS
-        ],
+        "side_effects": side_effect_summary(content),
     }

@@ -194,7 +194,6 @@
       return;
     }
     const keep = event.target.closest("[data-keep]");
-    const clear = event.target.closest("[data-clear]");
     const keepAll = event.target.closest("[data-keep-all]");
     if (keep) {
       const row = rowOf(keep);
@@ -202,18 +201,23 @@
       if (radio) radio.checked = true;
       setCarry(row, "kept");
       changed();
-    } else if (clear) {
-      const row = rowOf(clear);
-      row.querySelectorAll("input[type=radio]").forEach(function (r) { r.checked = false; });
-      setCarry(row, "cleared");
-      changed();
     } else if (keepAll) {
+      let kept = 0;
       form.querySelectorAll(".field.mas.pending").forEach(function (row) {
-        if (!row.closest("[hidden]")) setCarry(row, "kept");
+        if (!row.closest("[hidden]")) { setCarry(row, "kept"); kept += 1; }
       });
+      const status = form.querySelector("[data-keep-all-status]");
+      if (status) status.textContent = kept === 1 ? "Kept 1 carried grade" : "Kept " + kept + " carried grades";
       changed();
     }
   });
+
+  // choices.js emptied a group (Clear) or answered the side effects (No side effects).
+  form.addEventListener("spastic:cleared", function (event) {
+    if (event.target.matches(".field.mas")) setCarry(event.target, "cleared");
+    changed();
+  });
+  form.addEventListener("spastic:choices-set", changed);
 
   form.addEventListener("change", function (event) {
     const row = rowOf(event.target);
@@ -259,5 +263,10 @@
     if (document.visibilityState === "hidden" && dirty) save(true);
   });
   setInterval(function () { if (dirty) save(); }, 5000);
-  form.querySelectorAll(".field.mas").forEach(markRow);
+  form.querySelectorAll(".field.mas").forEach(function (row) {
+    const carried = row.dataset.carried;
+    const choice = carried && row.querySelector("input[type=radio][value='" + CSS.escape(carried) + "']");
+    if (choice) choice.closest(".choice").classList.add("carried-choice");
+    markRow(row);
+  });
 })();
