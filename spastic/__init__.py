@@ -56,7 +56,7 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from spastic import health
+    from spastic import health, offline_views
     from spastic.accounts import admin_views as admin
     from spastic.accounts import views as auth
     from spastic.exports import views as exports
@@ -72,7 +72,7 @@ def register_blueprints(app: Flask) -> None:
 
     blueprints = (
         *(auth, admin, health, patients, regimen, pumps, worklist, visits, trends),
-        *(exports, worklist_export, reports, sharing),
+        *(exports, worklist_export, reports, sharing, offline_views),
     )
     for module in blueprints:
         app.register_blueprint(module.bp)
