@@ -12,6 +12,7 @@ const PRECACHE = [
   "/static/css/print.css",
   "/static/js/app.js",
   "/static/js/offline.js",
+  "/static/js/print.js",
   "/static/fonts/NotoSans-Regular.ttf",
   "/static/fonts/NotoSans-Bold.ttf",
   "/static/fonts/NotoSans-Italic.ttf",
