@@ -13,6 +13,7 @@ const PRECACHE = [
   "/static/js/app.js",
   "/static/js/offline.js",
   "/static/js/print.js",
+  "/static/js/dates.js",
   "/static/fonts/NotoSans-Regular.ttf",
   "/static/fonts/NotoSans-Bold.ttf",
   "/static/fonts/NotoSans-Italic.ttf",

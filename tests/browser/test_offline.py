@@ -117,3 +117,15 @@ def test_no_patient_data_is_left_in_the_browser(page: Page, live_server, add_pat
     for secret in ("BT-0001", "Quennell", "Ottilie", NOTES, path, f"/patients/{patient_id}"):
         assert secret not in everything, secret
     assert stored["local"] == [] and stored["session"] == [] and stored["databases"] == []
+
+
+def test_a_date_field_reads_like_every_date_of_the_app(page: Page, live_server, add_patient):
+    """The browser's date picker follows the device's locale; beside it: 1 Dec 2026."""
+    patient_id = add_patient()
+    login(page, live_server, THERAPIST)
+    page.goto(f"{live_server}/patients/{patient_id}/doses/new")
+    field = page.get_by_label("Effective from")
+    field.fill("2026-12-01")
+    expect(page.locator("[data-date-read]")).to_have_text("1 Dec 2026")
+    field.fill("2026-02-09")
+    expect(page.locator("[data-date-read]")).to_have_text("9 Feb 2026")
