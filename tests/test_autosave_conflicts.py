@@ -1,6 +1,8 @@
 """Autosave: a page's own earlier save is never a conflict; someone else's always is."""
 
 import json
+import threading
+import time
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -124,3 +126,26 @@ def test_a_pending_save_cookie_of_a_save_already_stored_does_not_wait(app, thera
     therapist.set_cookie("spastic-pending-save", f"{draft_id}.1", path=f"/drafts/{draft_id}")
     page = therapist.get(f"/drafts/{draft_id}").get_data(as_text=True)
     assert 'name="version" value="2"' in page
+
+
+def test_a_reload_waits_for_the_save_its_page_sent_as_it_left(app, therapist, clinic_world):
+    """The browser asks for the reloaded form while the old page's last save is still on its
+    way: the form is shown once that save is stored, with its words, not the draft before it."""
+    app.config["DRAFT_PENDING_WAIT_SECONDS"] = 60  # bounded, and no test depends on its length
+    draft_id, data = _first_save(therapist, clinic_world)
+    therapist.set_cookie("spastic-pending-save", f"{draft_id}.2", path=f"/drafts/{draft_id}")
+    shown = {}
+
+    def reload():
+        shown["page"] = therapist.get(f"/drafts/{draft_id}").get_data(as_text=True)
+
+    reader = threading.Thread(target=reload)
+    reader.start()
+    time.sleep(0.3)  # lets the reload read the draft first; the assertion does not time anything
+    leaving = app.test_client()
+    leaving.post("/login", data={"email": clinic_world["therapist"].email, "password": PASSWORD})
+    saved = _autosave(leaving, draft_id, {**data, "notes": "Last words before the reload."})
+    assert saved.status_code == 200, saved.get_json()
+    reader.join()
+    assert "Last words before the reload." in shown["page"]
+    assert 'name="version" value="3"' in shown["page"]

@@ -5,7 +5,7 @@ import json
 import time
 from contextlib import contextmanager
 
-from flask import request
+from flask import current_app, request
 
 from spastic.extensions import db
 from spastic.filters import time_local
@@ -20,7 +20,7 @@ SESSION_MAX = 64
 # Set by the page as it leaves with a save still on its way: "<draft id>.<version it was based
 # on>". Nothing of the patient: two numbers, scoped to the draft's path, gone after 10 s.
 PENDING_COOKIE = "spastic-pending-save"
-PENDING_WAIT_SECONDS = 2.0
+PENDING_WAIT_SECONDS = 2.0  # app config DRAFT_PENDING_WAIT_SECONDS changes it (tests)
 
 
 class OwnEarlierSave(records.VersionConflict):
@@ -128,7 +128,8 @@ def newest(draft: Draft) -> Draft:
         return draft
     if draft_id != draft.id:
         return draft
-    deadline = time.monotonic() + PENDING_WAIT_SECONDS
+    wait = current_app.config.get("DRAFT_PENDING_WAIT_SECONDS", PENDING_WAIT_SECONDS)
+    deadline = time.monotonic() + wait
     while draft.version <= version and draft.consumed_at is None:
         if time.monotonic() > deadline:
             break
