@@ -56,7 +56,7 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from spastic import health, offline_views
+    from spastic import health
     from spastic.accounts import admin_views as admin
     from spastic.accounts import views as auth
     from spastic.exports import views as exports
@@ -68,6 +68,7 @@ def register_blueprints(app: Flask) -> None:
     from spastic.reports import views as reports
     from spastic.sharing import views as sharing
     from spastic.trends import views as trends
+    from spastic.visits import offline_views
     from spastic.visits import views as visits
 
     blueprints = (

@@ -1,6 +1,9 @@
-"""The service worker and the page it shows when the server cannot be reached."""
+"""The service worker and the page it shows when the server cannot be reached (above all
+for the visit form, so that a reload offline says what the server has of the draft)."""
 
-from flask import Blueprint, current_app, render_template, send_from_directory
+from pathlib import Path
+
+from flask import Blueprint, Response, current_app, render_template
 
 bp = Blueprint("offline", __name__)
 
@@ -8,9 +11,9 @@ bp = Blueprint("offline", __name__)
 @bp.get("/sw.js")
 def service_worker():
     """Serve the service worker from the root, so that it may answer for every page."""
-    response = send_from_directory(current_app.static_folder, "js/sw.js", max_age=0)
+    source = Path(current_app.static_folder, "js", "sw.js").read_bytes()
+    response = Response(source, mimetype="text/javascript")
     response.headers["Service-Worker-Allowed"] = "/"
-    response.headers["Content-Type"] = "text/javascript; charset=utf-8"
     return response
 
 
