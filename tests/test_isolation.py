@@ -25,6 +25,8 @@ from spastic.models import (
 ROUTES = {
     "static": "public",
     "health.healthz": "public",
+    "offline.service_worker": "public",
+    "offline.page": "public",
     "auth.index": "public",
     "auth.login": "public",
     "auth.logout": "user",

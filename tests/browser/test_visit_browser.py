@@ -22,9 +22,12 @@ from tests.browser.test_patients_browser import assert_fits_tablet
 DEFAULT_MUSCLES = scales.STANDARD_MUSCLES
 
 THERAPIST = "therapist@demo.test"
-SAVED = re.compile(r"^Saved at \d\d:\d\d$")
-OFFLINE = "Offline - will save when back"
-KEPT_OFFLINE = "Offline - your visit is kept on this page; tap Save visit again when back online"
+SAVED = re.compile(r"^Draft saved \d\d:\d\d \(not yet a visit\)$")
+OFFLINE = "Offline — changes kept on this page, not yet on the server"
+KEPT_OFFLINE = (
+    "Offline — your visit is kept on this page, not yet on the server; "
+    "tap Save visit again when back online"
+)
 VISIT_URL = re.compile(r"/visits/\d+$")
 
 
@@ -307,14 +310,18 @@ def test_a_save_from_another_tab_meanwhile_is_shown_not_overwritten(
 
     tap_grades(page, {("hip_flexors", "left"): "1"})
     conflict = page.locator("[data-conflict]")
-    expect(conflict).to_contain_text("Tess Mills saved this visit at")
+    # The same person in another tab: asked, in their own words, never "Tess Mills saved".
+    expect(conflict).to_contain_text("You saved other answers in another tab or window at")
+    expect(conflict).not_to_contain_text("Tess Mills")
     expect(conflict).to_contain_text("Hip flexors - Left: saved 3, yours 1")
-    expect(save_status(page)).to_have_text("Not saved: someone else changed this visit")
+    expect(save_status(page)).to_have_text(
+        "Not saved: this visit has other answers from another tab"
+    )
     draft_id = int(draft_url.rsplit("/", 1)[1])
     stored = "SELECT payload FROM draft WHERE id = ?"
     assert json.loads(query(live_database, stored, draft_id)[0][0])["mas-hip_flexors-left"] == ["3"]
 
-    page.get_by_role("button", name="Keep my version").tap()
+    page.get_by_role("button", name="Keep this tab's version").tap()
     expect(save_status(page)).to_have_text(SAVED)
     expect(conflict).to_be_hidden()
     assert json.loads(query(live_database, stored, draft_id)[0][0])["mas-hip_flexors-left"] == ["1"]
