@@ -52,6 +52,10 @@ CHEN_MUSCLES: dict[str, tuple[str, ...]] = {
     "upper": ("elbow_flexors", "wrist_flexors", "finger_flexors"),
     "lower": ("hip_adductors", "knee_flexors", "ankle_plantarflexors"),
 }
+CHEN_SET_WORDS: dict[str, str] = {
+    "upper": "elbow, wrist, finger flexors",
+    "lower": "hip adductors, knee flexors, ankle plantarflexors",
+}
 CHEN_DIAGNOSIS = "stroke"  # Chen 2019: 115 stroke patients; stroke-derived for every other
 
 

@@ -66,20 +66,18 @@ def route_dose(change: DoseChange) -> str:
 def describe_regimen(doses: Mapping[str, DoseChange]) -> str:
     """Say a regimen: active routes joined by " + " (never summed), then the stopped routes.
 
-    "60 mg/day oral + 200 mcg/day intrathecal"; "200 mcg/day intrathecal; oral stopped
-    3 Mar 2026"; "baclofen stopped (oral, 3 Mar 2026)"; "no baclofen recorded".
+    "60 mg/day oral + 200 mcg/day intrathecal"; "200 mcg/day intrathecal; oral stopped on
+    3 Mar 2026"; "baclofen stopped: oral on 3 Mar 2026"; "no baclofen recorded".
     """
     if not doses:
         return "no baclofen recorded"
     active = [route_dose(c) for c in doses.values() if c.daily_dose > 0]
     stops = [
-        f"{scales.ROUTES[route].lower()} {c.effective_date:%-d %b %Y}"
+        f"{scales.ROUTES[route].lower()} {'' if active else 'on '}"
+        f"{'stopped on ' if active else ''}{c.effective_date:%-d %b %Y}"
         for route, c in doses.items()
         if c.daily_dose == 0
     ]
     if not active:
-        return f"baclofen stopped ({', '.join(stops)})"
-    text = " + ".join(active)
-    if stops:
-        text += "; stopped: " + ", ".join(stops)
-    return text
+        return "baclofen stopped: " + ", ".join(stops)
+    return "; ".join([" + ".join(active), *stops])

@@ -27,10 +27,10 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from spastic.clinical import scales
-from spastic.clinical.comparison import CHEN_DIAGNOSIS, CHEN_MUSCLES, Comparison, compare
+from spastic.clinical.comparison import CHEN_DIAGNOSIS, CHEN_SET_WORDS, Comparison, compare
 from spastic.clinical.dosing import DoseChange, Flag, Threshold, format_dose
 from spastic.clinical.records import PatientContext, VisitRecord
-from spastic.clinical.regimen import Regimen, regimen_in_force, route_dose
+from spastic.clinical.regimen import Regimen, regimen_in_force
 from spastic.clinical.responders import NO_RESPONSE_INCREASES
 from spastic.clinical.scoring import Trend, VisitTrend
 
@@ -169,11 +169,10 @@ def _judge(
 
 
 def _not_same_muscles() -> str:
-    sets = "; ".join(
-        f"{LIMB_LABELS[limb]}: " + ", ".join(scales.MUSCLE_BY_CODE[m].label for m in muscles)
-        for limb, muscles in CHEN_MUSCLES.items()
+    sets = "; ".join(f"{limb}: {words}" for limb, words in CHEN_SET_WORDS.items())
+    return (
+        f"not the same muscles: neither Chen 2019 muscle set was assessed at both visits ({sets})"
     )
-    return f"not the same muscles: no Chen 2019 muscle set assessed at both visits ({sets})"
 
 
 def _basis(comparison: Comparison) -> str:
@@ -201,7 +200,7 @@ def _steps_on(
         when = f"on {day:%-d %b %Y}"
         unit, name = scales.ROUTE_UNITS[route], route
         if old is None or old.daily_dose == 0:
-            steps.append(f"{name} started at {route_dose(change)} {when}")
+            steps.append(f"{name} started at {format_dose(change.daily_dose)} {unit} {when}")
             rises.append(False)
         elif change.daily_dose == 0:
             steps.append(f"{name} stopped (from {format_dose(old.daily_dose)} {unit}) {when}")

@@ -11,7 +11,7 @@ from datetime import date
 from types import SimpleNamespace
 
 from spastic.clinical import scales
-from spastic.clinical.comparison import CHEN_MUSCLES, Comparison, CompositeChange
+from spastic.clinical.comparison import CHEN_SET_WORDS, Comparison, CompositeChange
 from spastic.clinical.dosing import SEVERITIES, DoseChange, Flag, format_dose
 from spastic.clinical.pain import PainChange
 from spastic.clinical.records import PatientContext, VisitRecord
@@ -43,10 +43,7 @@ STATUS = {
 SCOPE_LABELS = {"upper": "Upper limb", "lower": "Lower limb", "all": "All sides"}
 # A mean of 0-5 indexes is not a grade: every label says so, so it is never read as one.
 MEAN_LABEL = "mean of grade indexes, 0-5"
-CHEN_SET_LABELS = {
-    limb: ", ".join(scales.MUSCLE_BY_CODE[m].label.split(" (")[0].lower() for m in muscles)
-    for limb, muscles in CHEN_MUSCLES.items()
-}
+CHEN_SET_LABELS = CHEN_SET_WORDS
 SEVERITY_LABELS = {"urgent": "Urgent", "warning": "Warning", "caution": "Caution", "info": "Info"}
 
 

@@ -149,9 +149,9 @@ def test_a_route_switch_names_the_stop_and_the_start():
     assert result.response.kind == "responding"
     assert result.response.steps == (
         "oral stopped (from 60 mg/day) on 31 Jan 2024",
-        "intrathecal started at 100 mcg/day intrathecal on 31 Jan 2024",
+        "intrathecal started at 100 mcg/day on 31 Jan 2024",
     )
-    assert result.regimen == "100 mcg/day intrathecal; stopped: oral 31 Jan 2024"
+    assert result.regimen == "100 mcg/day intrathecal; oral stopped on 31 Jan 2024"
 
 
 def test_no_visit_and_no_dose_are_too_early():
@@ -233,4 +233,4 @@ def test_combined_oral_and_intrathecal_is_said_as_both():
     assert result.regimen == "60 mg/day oral + 200 mcg/day intrathecal"
     assert result.regimen_changed == day(20)
     assert describe_regimen({}) == "no baclofen recorded"
-    assert describe_regimen({"oral": dose(3, 0)}) == "baclofen stopped (oral 4 Jan 2024)"
+    assert describe_regimen({"oral": dose(3, 0)}) == "baclofen stopped: oral on 4 Jan 2024"
