@@ -158,7 +158,7 @@ def trend_chart(trend: Trend, width: int = 800, height: int = 440) -> str:
         chart.add(
             s.title, list(s.values), secondary=s.secondary, stroke_style=stroke, show_dots=dots
         )
-    axes = ("MAS index · pain", units) if tone_and_pain else (units, "")
+    axes = ("Mean grade index (0-5) · pain", units) if tone_and_pain else (units, "")
     chart.add_xml_filter(_self_contained(describe(trend), width, axes))
     return chart.render(is_unicode=True)
 
