@@ -63,6 +63,7 @@ def register_blueprints(app: Flask) -> None:
     from spastic.exports import worklist_views as worklist_export
     from spastic.patients import dose_views as regimen
     from spastic.patients import pump_views as pumps
+    from spastic.patients import switch_views as route_switch
     from spastic.patients import views as patients
     from spastic.patients import worklist_views as worklist
     from spastic.reports import views as reports
@@ -73,7 +74,7 @@ def register_blueprints(app: Flask) -> None:
     from spastic.visits import views as visits
 
     blueprints = (
-        *(auth, admin, health, patients, regimen, pumps, worklist, visits, trends),
+        *(auth, admin, health, patients, regimen, route_switch, pumps, worklist, visits, trends),
         *(exports, worklist_export, reports, sharing, inbox, offline_views),
     )
     for module in blueprints:

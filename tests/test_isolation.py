@@ -42,6 +42,7 @@ ROUTES = {
     "patients.detail": "patient",
     "patients.edit": "patient",
     "regimen.new": "patient",
+    "route_switch.new": "patient",
     "pumps.new": "patient",
     "pumps.refill": "patient",
     "worklist.index": "clinical",

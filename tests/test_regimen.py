@@ -55,7 +55,7 @@ def test_dose_change_recorded_and_shown_as_dose_today(app, client, auth, clinic_
         "mg/day",
     )
     page = client.get(f"/patients/{pid}").get_data(as_text=True)
-    assert 'class="dose-now">45 mg/day' in page
+    assert 'class="dose-now regimen">45 mg/day oral<' in page
     assert "15 mg three times a day" in page
 
 

@@ -11,12 +11,13 @@ from datetime import date
 from spastic.clinical import scales
 from spastic.clinical.comparison import Comparison
 from spastic.clinical.scoring import Trend, VisitTrend, compute_trend
+from spastic.clinical.verdict import mcid_caveat
 from spastic.models import Visit
 from spastic.patients import pumps
 from spastic.patients.regimen import as_pure_changes
 from spastic.reports.known import Known, dose_changes_known, known_for, records_until
 from spastic.trends.charts import chart_series
-from spastic.trends.presenter import change_rows, patient_context, regimen_label
+from spastic.trends.presenter import change_rows, patient_context, regimen_label, verdict_of
 from spastic.visits.content import effective_content
 from spastic.visits.labels import label_for, tardieu_display
 from spastic.visits.side_effects import side_effect_summary
@@ -89,7 +90,9 @@ def summary_context(visit: Visit, clinic, known: Known | None = None) -> dict:
         "regimen": regimen_label(latest.doses),
         "dose_changes": _changes_between(dose_changes_known(visit, known), previous_date),
         "mas": mas_lines(trend),
-        "changes": _comparisons(latest),
+        "changes": _comparisons(latest, mcid_caveat(visit.patient.diagnosis)),
+        "verdict": verdict_of(trend, visit.patient, visit.visit_date),
+        "pdf": True,
         "flags": trend.flags,
         "side_effects": side_effect_summary(content),
         "tardieu": [
@@ -108,17 +111,17 @@ def summary_context(visit: Visit, clinic, known: Known | None = None) -> dict:
     }
 
 
-def _comparisons(latest: VisitTrend) -> list[tuple[str, Comparison, list]]:
+def _comparisons(latest: VisitTrend, caveat: str | None) -> list[tuple[str, Comparison, list]]:
     found = []
     if latest.vs_previous is not None:
-        found.append(
-            ("Since the previous visit", latest.vs_previous, change_rows(latest.vs_previous))
-        )
+        rows = change_rows(latest.vs_previous, caveat)
+        found.append(("Since the previous visit", latest.vs_previous, rows))
     if latest.vs_baseline is not None and (
         latest.vs_previous is None
         or latest.vs_baseline.reference_visit_id != latest.vs_previous.reference_visit_id
     ):
-        found.append(("Since baseline", latest.vs_baseline, change_rows(latest.vs_baseline)))
+        rows = change_rows(latest.vs_baseline, caveat)
+        found.append(("Since baseline", latest.vs_baseline, rows))
     return found
 
 

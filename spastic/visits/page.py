@@ -3,17 +3,17 @@
 import json
 from datetime import date
 
-from spastic.clinical import dosing, scales
+from spastic.clinical import scales
 from spastic.models import Draft, Visit
-from spastic.patients.regimen import as_pure_changes
+from spastic.patients.regimen import regimen_of
 from spastic.visits.content import carried_grades, content_of, effective_content, signed_visits
 from spastic.visits.labels import label_for
 from spastic.visits.side_effects import side_effect_summary
 
 
-def dose_on(patient, when: date | None):
-    """Return the regimen in force on a date (None before any change)."""
-    return dosing.dose_in_force(as_pure_changes(patient.dose_changes), when or date.today())
+def dose_on(patient, when: date | None) -> str:
+    """The regimen in force on a date, in words ("60 mg/day oral + 200 mcg/day intrathecal")."""
+    return regimen_of(patient, when or date.today()).label
 
 
 def form_context(form, draft: Draft) -> dict:
