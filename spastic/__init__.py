@@ -68,11 +68,13 @@ def register_blueprints(app: Flask) -> None:
     from spastic.reports import views as reports
     from spastic.sharing import views as sharing
     from spastic.trends import views as trends
+    from spastic.visits import discard_views as discard
+    from spastic.visits import sign_views as signing
     from spastic.visits import views as visits
 
     blueprints = (
         *(auth, admin, health, patients, regimen, pumps, worklist, visits, trends),
-        *(exports, worklist_export, reports, sharing),
+        *(signing, discard, exports, worklist_export, reports, sharing),
     )
     for module in blueprints:
         app.register_blueprint(module.bp)

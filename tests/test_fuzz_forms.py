@@ -33,7 +33,7 @@ from spastic.extensions import db
 from spastic.models import ROLES, Base, Draft, Patient, Visit
 from spastic.visits.content import SCALAR_FIELDS
 from spastic.visits.page import conflict_rows
-from spastic.visits.views import SIGNATURE_MEANINGS
+from spastic.visits.signing import SIGNATURE_MEANINGS
 from tests.conftest import PASSWORD, PASSWORD_HASH
 from tests.test_visits import _hidden, _start, _visit_data
 
@@ -112,7 +112,7 @@ def _save_visit(client, patient_id, sign, amend_key=None):
     draft_id, page = _start(client, patient_id)
     data = _visit_data(page, muscles=["hip_flexors"], **{"mas-hip_flexors-left": "2"})
     data.update({n: "kept" for n in re.findall(r'name="(carry-[^"]+)" value="pending"', page)})
-    visit_id = int(client.post(f"/drafts/{draft_id}", data=data).location.rsplit("/", 1)[1])
+    visit_id = int(client.post(f"/drafts/{draft_id}", data=data).location.split("/")[2])
     if sign:
         signed = client.post(
             f"/visits/{visit_id}/sign",

@@ -10,7 +10,7 @@ from spastic.exports import fhir, fhir_pumps
 from spastic.extensions import db
 from spastic.models import Patient, Pump, SummaryDocument, Visit, utcnow
 from spastic.patients.regimen import as_pure_changes
-from spastic.visits.content import as_record, signed_visits
+from spastic.visits.content import as_record, carried_in, effective_content, signed_visits
 
 
 def patient_facts(patient: Patient) -> fhir.PatientFacts:
@@ -28,8 +28,12 @@ def patient_facts(patient: Patient) -> fhir.PatientFacts:
 
 def visit_facts(visit: Visit) -> fhir.VisitFacts:
     """Hand a stored visit (amendments applied) to the FHIR builder."""
+    carried = {key: when for key, (_grade, when) in carried_in(effective_content(visit)).items()}
     return fhir.VisitFacts(
-        record=as_record(visit), amended=bool(visit.amendments), signed=visit.status == "signed"
+        record=as_record(visit),
+        amended=bool(visit.amendments),
+        signed=visit.status == "signed",
+        carried_from=carried,
     )
 
 

@@ -16,7 +16,7 @@ from spastic.patients import pumps
 from spastic.patients.regimen import as_pure_changes
 from spastic.trends.charts import chart_series
 from spastic.trends.presenter import change_rows, patient_context, regimen_label
-from spastic.visits.content import as_record, effective_content, signed_visits
+from spastic.visits.content import as_record, carried_in, effective_content, signed_visits
 from spastic.visits.labels import label_for, tardieu_display
 
 
@@ -29,6 +29,7 @@ class MasLine:
     vs_previous: str
     vs_baseline: str
     status: str  # improved | worsened | unchanged | "" (nothing to compare)
+    carried_from: date | None = None  # kept from that visit, not re-examined
 
 
 def trend_until(visit: Visit) -> Trend:
@@ -43,8 +44,10 @@ def trend_until(visit: Visit) -> Trend:
     return compute_trend(records, as_pure_changes(patient.dose_changes), patient_context(patient))
 
 
-def mas_lines(trend: Trend) -> list[MasLine]:
-    """This visit's grades against the previous visit and the baseline, like with like."""
+def mas_lines(trend: Trend, carried: dict | None = None) -> list[MasLine]:
+    """This visit's grades against the previous visit and the baseline, like with like;
+    `carried` ((muscle, side) -> (grade, date)) names the grades kept unexamined."""
+    carried = carried or {}
     latest = trend.latest
     grades = {(g.muscle.code, g.side): g.grade for g in latest.summary.grades}
     previous = _reference_grades(trend, -2)
@@ -67,6 +70,7 @@ def mas_lines(trend: Trend) -> list[MasLine]:
                     vs_previous=_signed(steps_prev.get(key, (None, ""))[0]),
                     vs_baseline=_signed(steps_base.get(key, (None, ""))[0]),
                     status=status,
+                    carried_from=carried.get(key, (None, None))[1],
                 )
             )
     return lines
@@ -87,7 +91,7 @@ def summary_context(visit: Visit, clinic) -> dict:
         "trend": trend,
         "regimen": regimen_label(latest.doses),
         "dose_changes": _changes_between(visit, previous_date),
-        "mas": mas_lines(trend),
+        "mas": mas_lines(trend, carried_in(content)),
         "changes": _comparisons(latest),
         "flags": trend.flags,
         "side_effects": [

@@ -27,7 +27,7 @@ def open_form_with_errors(page: Page, base_url: str, patient_id: int) -> None:
     open_visit_form(page, base_url, patient_id)
     # A severity without a frequency is refused next to the field.
     page.get_by_role("group", name="Spasm severity").get_by_role("radio", name="1 · Mild").tap()
-    page.get_by_role("button", name="Save visit").tap()
+    page.get_by_role("button", name="Review and sign").tap()
     expect(page.locator("#penn_severity-error")).to_be_visible()
 
 
@@ -50,8 +50,8 @@ def open_unsigned_visit(page: Page, base_url: str, patient_id: int) -> None:
     page.get_by_role("group", name="Pain now").get_by_role("radio", name="2", exact=True).tap()
     page.get_by_role("group", name="Drowsiness").get_by_role("radio", name="Mild").tap()
     page.get_by_label("Notes").fill("Tolerates the increase.")
-    page.get_by_role("button", name="Save visit").tap()
-    expect(page).to_have_url(re.compile(r"/visits/\d+$"))
+    page.get_by_role("button", name="Review and sign").tap()
+    expect(page).to_have_url(re.compile(r"/visits/\d+/review$"))
 
 
 def open_visit_with_sign_error(page: Page, base_url: str, patient_id: int) -> None:
