@@ -318,7 +318,7 @@ def _signed_plain_visit(client, pid: int) -> tuple[int, dict]:
     """Save and sign an ordinary visit; return its id and the form data, to amend it."""
     draft_id, page = _start(client, pid)
     visit = _visit_data(page)
-    visit_id = int(client.post(f"/drafts/{draft_id}", data=visit).location.split("/")[-1])
+    visit_id = int(client.post(f"/drafts/{draft_id}", data=visit).location.split("/")[2])
     sign = {"meaning": SIGNATURE_MEANINGS[0], "password": PASSWORD, "version": "1"}
     assert client.post(f"/visits/{visit_id}/sign", data=sign).status_code == 302
     return visit_id, {**visit, "pain_now": "1", "password": PASSWORD}

@@ -68,6 +68,19 @@ def open_signed_visit(page: Page, base_url: str, patient_id: int) -> None:
     expect(page.get_by_text("Signed by")).to_be_visible()
 
 
+def open_unsigned_visit_page(page: Page, base_url: str, patient_id: int) -> None:
+    open_unsigned_visit(page, base_url, patient_id)
+    page.goto(page.url.removesuffix("/review"))
+    expect(page.get_by_role("link", name="Summary PDF")).to_be_visible()
+
+
+def open_discard_page(page: Page, base_url: str, patient_id: int) -> None:
+    open_unsigned_visit(page, base_url, patient_id)
+    page.get_by_role("link", name="Discard this visit…").tap()
+    page.get_by_role("button", name="Discard").tap()  # no reason: the message beside the field
+    expect(page.locator("#reason-error")).to_be_visible()
+
+
 PAGES = {
     "visit-form": open_form,
     "visit-form-errors": open_form_with_errors,
@@ -75,6 +88,8 @@ PAGES = {
     "visit-unsigned": open_unsigned_visit,
     "visit-sign-error": open_visit_with_sign_error,
     "visit-signed": open_signed_visit,
+    "visit-page-unsigned": open_unsigned_visit_page,
+    "visit-discard": open_discard_page,
 }
 
 
