@@ -1297,7 +1297,7 @@ def test_edit_draft_of_a_visit_signed_meanwhile(app, world):
     client = world.clients["therapist"]
     draft, visit = world.ids["edit_draft"], world.ids["home_unsigned"]
     page = client.get(f"/drafts/{draft}").get_data(as_text=True)
-    version = _hidden(client.get(f"/visits/{visit}").get_data(as_text=True), "version")
+    version = _hidden(client.get(f"/visits/{visit}/review").get_data(as_text=True), "version")
     sign = {"meaning": SIGNATURE_MEANINGS[0], "password": PASSWORD, "version": version}
     signed = client.post(f"/visits/{visit}/sign", data=sign)
     assert signed.status_code == 302
