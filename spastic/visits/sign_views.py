@@ -82,10 +82,15 @@ def _version_problem(visit) -> dict:
 
 
 def _review_context(visit, **extra) -> dict:
+    context = visit_page_context(visit)
+    # Sides graded neither now nor at the previous visit go on one line, to keep the page short.
+    blank = [r for r in context["rows"] if r["now"] is None and r["before"] is None]
     return {
         "meanings": signing.SIGNATURE_MEANINGS,
         "sign_errors": {},
         "chosen_meaning": None,
-        **visit_page_context(visit),
+        **context,
+        "rows": [r for r in context["rows"] if r not in blank],
+        "not_assessed": [r["label"] for r in blank],
         **extra,
     }

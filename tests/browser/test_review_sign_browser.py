@@ -67,6 +67,7 @@ def test_print_button_prints(page: Page, live_server, demo_patient_ids):
     login(page, live_server, THERAPIST)
     page.goto(f"{live_server}/patients/{demo_patient_ids['DR-1001']}")
     page.get_by_role("link", name=re.compile(r"^Open")).first.tap()
+    expect(page).to_have_url(re.compile(r"/visits/\d+$"))
     page.evaluate("window.print = () => { document.body.dataset.printed = 'yes'; }")
     page.get_by_role("button", name="Print").tap()
     expect(page.locator("body")).to_have_attribute("data-printed", "yes")
