@@ -71,7 +71,7 @@ def draft(draft_id: int):
         flash(discarded_message(draft), "error")
         return redirect(url_for("patients.detail", patient_id=draft.patient_id))
     if draft.consumed_at is not None:
-        return redirect(url_for("visits.detail", visit_id=draft.visit_id))
+        return redirect(url_for("signing.review", visit_id=draft.visit_id))
     form = VisitForm(formdata=MultiDict(_as_pairs(json.loads(draft.payload))), meta={"csrf": True})
     audit.record("view", entity="draft", entity_id=draft.id, patient_id=draft.patient_id)
     db.session.commit()
@@ -86,7 +86,7 @@ def autosave(draft_id: int):
     if draft.discarded_at is not None:
         return jsonify(saved=False, error=discarded_message(draft)), 410
     if draft.consumed_at is not None:
-        return jsonify(saved=False, visit_url=url_for("visits.detail", visit_id=draft.visit_id))
+        return jsonify(saved=False, visit_url=url_for("signing.review", visit_id=draft.visit_id))
     payload = _payload()
     try:
         visit_records.save_draft(
