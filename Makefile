@@ -16,6 +16,8 @@ TEST_WORKERS ?= 2
 # WeasyPrint needs Pango and HarfBuzz's subsetter; the rest is for tests and benchmarks.
 RUN_DEBS := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0
 TEST_DEBS := $(RUN_DEBS) chromium postgresql poppler-utils sqlite3
+# ApacheBench drives the worker-scaling benchmark (a C load generator, not the bottleneck).
+BENCH_DEBS := apache2-utils
 
 .PHONY: help run test fuzz bench setup-run setup-test lint format clean
 
@@ -38,8 +40,8 @@ test: setup-test
 fuzz: setup-test
 	SPASTIC_FUZZ_EXAMPLES=$${SPASTIC_FUZZ_EXAMPLES:-2000} SPASTIC_FUZZ_DATABASES=$${SPASTIC_FUZZ_DATABASES:-sqlite,postgresql} $(PY) -m pytest -m fuzz $(PYTEST_ARGS)
 
-bench: setup-test
-	$(PY) bench/run.py
+bench: setup-test $(STAMPS)/debs-bench
+	$(PY) bench/run.py $(BENCH_ARGS)
 
 setup-run: $(STAMPS)/debs-run $(STAMPS)/venv-run
 setup-test: $(STAMPS)/debs-test $(STAMPS)/venv-test tests/a11y/node_modules/axe-core/axe.min.js
@@ -52,7 +54,7 @@ format: setup-test
 
 # Installs only the Debian packages that are missing (apt-get update only when needed).
 $(STAMPS)/debs-%: Makefile
-	@pkgs="$(if $(filter test,$*),$(TEST_DEBS),$(RUN_DEBS))"; missing=""; \
+	@pkgs="$(if $(filter test,$*),$(TEST_DEBS),$(if $(filter bench,$*),$(BENCH_DEBS),$(RUN_DEBS)))"; missing=""; \
 	for p in $$pkgs; do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "Installing Debian packages:$$missing"; \

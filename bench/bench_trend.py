@@ -24,8 +24,8 @@ def records(count: int) -> tuple[list[VisitRecord], list[DoseChange]]:
     for n in range(count):
         when = start + timedelta(days=7 * n)
         grades = {
-            (m.code, side): GRADES[(n + i) % len(GRADES)]
-            for i, m in enumerate(scales.MUSCLES)
+            (code, side): GRADES[(n + i) % len(GRADES)]
+            for i, code in enumerate(scales.STANDARD_MUSCLES)
             for side in scales.SIDES
         }
         visits.append(

@@ -129,7 +129,7 @@ def visit_form(page: str) -> dict:
         "submission_key": hidden(page, "submission_key"),
         "visit_date": date.today().isoformat(),
         "rater": "Bench Rater",
-        "muscles": [m.code for m in scales.MUSCLES],
+        "muscles": list(scales.STANDARD_MUSCLES),
         "pain_now": "3",
         "pain_worst": "6",
         "penn_frequency": "2",
@@ -139,10 +139,10 @@ def visit_form(page: str) -> dict:
     }
     if 'name="csrf_token"' in page:
         form["csrf_token"] = hidden(page, "csrf_token")
-    for index, muscle in enumerate(scales.MUSCLES):
+    for index, muscle in enumerate(scales.STANDARD_MUSCLES):  # the twelve usual groups
         for side in scales.SIDES:
-            form[f"mas-{muscle.code}-{side}"] = GRADES[index % len(GRADES)]
-            form[f"carry-{muscle.code}-{side}"] = "kept"
+            form[f"mas-{muscle}-{side}"] = GRADES[index % len(GRADES)]
+            form[f"carry-{muscle}-{side}"] = "kept"
     return form
 
 

@@ -7,6 +7,7 @@ that checks every benchmark works, not figures to quote (written to results-quic
 import argparse
 import json
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -20,12 +21,27 @@ from bench import (
     bench_size,
     bench_trend,
     bench_visit_save,
+    bench_workers,
     bench_worklist,
 )
 from bench.common import databases, machine
 
 RESULTS = Path(__file__).with_name("results.json")
 QUICK_RESULTS = RESULTS.with_name("results-quick.json")  # a smoke run keeps the real figures
+# Issue "Speed and scale": each target is a ratio to the row's own baseline (same run), except
+# compute_trend's, which is a time. (row name pattern, comparison, bound, what the bound is on)
+TARGETS = (
+    (r"^visit save, 24 grades", "<=", 4, "x"),
+    (r"^trend page, 100 visits", "<=", 3, "x"),
+    (r"^trend page, 1000 visits", "<=", 10, "x"),
+    (r"^scoring: compute_trend, 1000 visits", "<=", 50, "ms"),
+    (r"^PDF warm, through the app", "<=", 1.2, "x"),
+    # WeasyPrint within 1.5x Chromium's time: Chromium's row is Chromium / WeasyPrint.
+    (r"^same HTML, headless Chromium print", ">=", round(1 / 1.5, 2), "x"),
+    (r"^patient page throughput, 2 workers vs 1", ">=", 1.6, "x"),
+    (r"^worklist, 10,000 patients", "<=", 3, "x"),
+    (r"^patient search, 10,000 patients", "<=", 3, "x"),
+)
 # Repetitions per benchmark: (full, quick).
 REPEAT = {"visit_save": (60, 10), "pdf": (20, 5), "scoring": (7, 3), "pages": (7, 3)}
 
@@ -53,6 +69,7 @@ def main() -> None:
             results += measure("worklist", bench_worklist.run, name, url, quick)
             results += measure("size", bench_size.run, name, url, quick)
             results += measure("load", bench_load.run, name, url, quick)
+            results += measure("workers", bench_workers.run, name, url, quick)
     report = {
         "machine": about,
         "quick": quick,
@@ -60,6 +77,8 @@ def main() -> None:
         "seconds_by_benchmark": spent,
         "results": results,
     }
+    for row in results:
+        row["target"], row["verdict"] = judge(row)
     written = QUICK_RESULTS if quick else RESULTS
     written.write_text(json.dumps(report, indent=2) + "\n")
     print_table(report)
@@ -74,19 +93,33 @@ def _quick_flag() -> bool:
 
 def print_table(report: dict) -> None:
     print(f"machine: {report['machine']}")
-    print(f"{'benchmark':66} {'median':>9} {'p95':>9} {'p99':>9} {'baseline':>9} {'ratio':>6} unit")
+    print(
+        f"{'benchmark':66} {'median':>9} {'p95':>9} {'p99':>9} {'baseline':>9} {'ratio':>6} "
+        f"{'unit':6} target"
+    )
     for row in report["results"]:
         median, p95, p99 = _figures(row["measured"])
         base, _, _ = _figures(row["baseline"])
+        target, verdict = judge(row)
         print(
             f"{row['name']:66} {median:>9} {p95:>9} {p99:>9} {base:>9} "
-            f"{row['ratio_median']:>6} {row.get('unit', 'ms')}"
+            f"{row['ratio_median']:>6} {row.get('unit', 'ms'):6} {target} {verdict}"
         )
     for row in report["results"]:
         if row.get("errors") or row.get("warm_up_errors"):
             print(f"ERRORS in {row['name']}: {row.get('errors')} (+{row.get('warm_up_errors', 0)})")
     print(f"{len(report['results'])} figures in {report['seconds']} s")
     print(f"seconds per benchmark: {report['seconds_by_benchmark']}")
+
+
+def judge(row: dict) -> tuple[str, str]:
+    """The row's target and whether this run meets it ('', '' for rows without one)."""
+    for pattern, comparison, bound, on in TARGETS:
+        if re.search(pattern, row["name"]):
+            figure = row["measured"]["median_ms"] if on == "ms" else row["ratio_median"]
+            meets = figure <= bound if comparison == "<=" else figure >= bound
+            return f"{comparison} {bound}{on}", "meets" if meets else "MISSES"
+    return "", ""
 
 
 def _figures(part: dict) -> tuple:

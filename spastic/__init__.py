@@ -63,25 +63,28 @@ def register_blueprints(app: Flask) -> None:
     from spastic.exports import worklist_views as worklist_export
     from spastic.patients import dose_views as regimen
     from spastic.patients import pump_views as pumps
+    from spastic.patients import switch_views as route_switch
     from spastic.patients import views as patients
     from spastic.patients import worklist_views as worklist
     from spastic.reports import views as reports
+    from spastic.sharing import inbox_views as inbox
     from spastic.sharing import views as sharing
     from spastic.trends import views as trends
     from spastic.visits import discard_views as discard
+    from spastic.visits import offline_views
     from spastic.visits import sign_views as signing
     from spastic.visits import views as visits
 
     blueprints = (
-        *(auth, admin, health, patients, regimen, pumps, worklist, visits, trends),
-        *(signing, discard, exports, worklist_export, reports, sharing),
+        *(auth, admin, health, patients, regimen, route_switch, pumps, worklist, visits, trends),
+        *(signing, discard, exports, worklist_export, reports, sharing, inbox, offline_views),
     )
     for module in blueprints:
         app.register_blueprint(module.bp)
 
 
 def register_hooks(app: Flask) -> None:
-    from spastic import cli, errors, filters, security
+    from spastic import cli, database, errors, filters, security
     from spastic.accounts import sessions
 
     sessions.register(app)
@@ -89,3 +92,4 @@ def register_hooks(app: Flask) -> None:
     errors.register(app)
     cli.register(app)
     filters.register(app)
+    database.register(app)  # last, so that it marks read requests before any other handler

@@ -112,17 +112,19 @@ def audit_verify_command(checkpoints_file):
 )
 @with_appcontext
 def audit_checkpoint_command(path):
-    """Sign the audit chain's head (count, last id, hash, time) as one JSON line."""
-    line = audit.checkpoint().signed_line(audit.audit_key())
-    db.session.commit()  # ends the read and releases the chain lock
+    """Sign each audit chain's head (count, last id, hash, time): one JSON line per chain."""
+    key = audit.audit_key()
+    lines = [point.signed_line(key) for point in audit.checkpoints()]
+    db.session.commit()  # ends the read and releases the chain locks
     if path is None:
-        click.echo(line)
+        for line in lines:
+            click.echo(line)
         return
     with open(path, "a", encoding="utf-8") as out:
-        out.write(line + "\n")
+        out.writelines(line + "\n" for line in lines)
         out.flush()
         os.fsync(out.fileno())
-    click.echo(f"Checkpoint appended to {path}.")
+    click.echo(f"{len(lines)} checkpoints (one per chain) appended to {path}.")
 
 
 @click.command("audit-show")

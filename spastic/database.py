@@ -1,16 +1,28 @@
-"""Per-connection settings for SQLite and the transaction mode that keeps writes ordered."""
+"""Per-connection settings for SQLite, and the transaction modes that keep writes ordered.
 
+A request that only reads (GET, HEAD, OPTIONS: a GET never writes, see
+`tests/test_get_never_writes.py`) queries and renders in plain read transactions, which on
+SQLite take no lock that blocks another worker. What such a request must still write - its
+audit rows, a login session's "last seen" - is queued with `defer_write` and written at the
+end of the same request, in one short write transaction, before the response leaves: if that
+write fails, the response is an error page and nothing read is shown unaudited.
+
+Every other transaction on SQLite begins IMMEDIATE: a deferred transaction that read first
+cannot upgrade to a writer once another connection has committed (SQLITE_BUSY_SNAPSHOT), which
+the busy timeout cannot cure.
+"""
+
+from collections.abc import Callable
+
+from flask import Flask, g, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
 
 def configure_engine(engine: Engine, sqlite_synchronous: str = "FULL") -> None:
-    """Set WAL, foreign keys and a busy timeout on every SQLite connection.
-
-    Every SQLite transaction begins IMMEDIATE: nearly every request writes an audit row,
-    and a deferred transaction that read first cannot upgrade to a writer once another
-    connection has committed (SQLITE_BUSY_SNAPSHOT), which the busy timeout cannot cure.
-    """
+    """Set WAL, foreign keys and a busy timeout on every SQLite connection."""
     if engine.dialect.name != "sqlite":
         return
 
@@ -26,7 +38,53 @@ def configure_engine(engine: Engine, sqlite_synchronous: str = "FULL") -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection):
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        connection.exec_driver_sql("BEGIN" if reading() else "BEGIN IMMEDIATE")
+
+
+def register(app: Flask) -> None:
+    """Mark read requests first of all handlers; write what they queued at their end."""
+    app.before_request_funcs.setdefault(None, []).insert(0, _mark_read_request)
+    app.after_request(_write_deferred)
+
+
+def reading() -> bool:
+    """Whether this is a read request outside its closing write."""
+    return has_request_context() and g.get("_read_request", False) and not g.get("_writing")
+
+
+def defer_write(write: Callable[[], None]) -> bool:
+    """Queue `write` for the closing write transaction of this read request.
+
+    Returns False outside a read request: the caller then writes in its own transaction.
+    """
+    if not reading():
+        return False
+    g.setdefault("_deferred_writes", []).append(write)
+    return True
+
+
+def _mark_read_request() -> None:
+    g._read_request = request.method in READ_METHODS
+
+
+def _write_deferred(response):
+    writes = g.pop("_deferred_writes", None)
+    if not writes:
+        return response
+    from spastic.extensions import db
+
+    db.session.rollback()  # end the read transaction: a read request wrote nothing of its own
+    g._writing = True
+    try:
+        for write in writes:
+            write()
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    finally:
+        g._writing = False
+    return response
 
 
 def _checked_synchronous(value: str) -> str:

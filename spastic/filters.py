@@ -46,11 +46,13 @@ def time_local(value: datetime | None) -> str:
     return value.astimezone(_clinic_zone()).strftime("%H:%M")
 
 
-def datetime_local(value: datetime | None) -> str:
-    """Print a UTC time with date and zone, for signatures: 24 Nov 2026 14:22 CET."""
+def datetime_local(value: datetime | None, seconds: bool = False) -> str:
+    """Print a UTC time with date and zone in the clinic's time zone, for signatures:
+    24 Nov 2026 14:22 CET (with seconds for the audit trail: 24 Nov 2026 14:22:05 CET)."""
     if value is None:
         return "—"
-    return value.astimezone(_clinic_zone()).strftime("%-d %b %Y %H:%M %Z")
+    clock = "%H:%M:%S" if seconds else "%H:%M"
+    return value.astimezone(_clinic_zone()).strftime(f"%-d %b %Y {clock} %Z")
 
 
 def datetime_in(value: datetime | None, zone: str) -> str:

@@ -35,12 +35,14 @@ def delete_rows(ids):
 
 
 def rechain(scheme: str, key: bytes = b""):
-    """Recompute every row's links and hashes with the public algorithm and a key of one's own."""
+    """Recompute every row's links (chain by chain) and hashes with the public algorithm and a
+    key of one's own."""
     drop_append_only_guard()
-    previous = audit.GENESIS
+    previous = {}  # each chain's head so far
     for event in db.session.scalars(select(AuditEvent).order_by(AuditEvent.id)).all():
-        event.prev_hash, event.hash_scheme = previous, scheme
+        event.prev_hash = previous.get(event.chain, audit.GENESIS)
+        event.hash_scheme = scheme
         event.hash = audit.event_hash(event, key)
-        previous = event.hash
+        previous[event.chain] = event.hash
     db.session.commit()
     restore_guard()

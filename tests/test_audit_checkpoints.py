@@ -39,15 +39,16 @@ def _verify(runner, path=None):
     return runner.invoke(args=["audit-verify", *(["--checkpoints", str(path)] if path else [])])
 
 
-def test_checkpoint_signs_the_chain_head(app, runner, trail, tmp_path):
+def test_checkpoint_signs_the_chain_head(app, runner, trail, tmp_path, clinic_world):
     printed = runner.invoke(args=["audit-checkpoint"])
-    line = json.loads(printed.output)
+    line = json.loads(printed.output)  # one line: the trail so far is one clinic's chain
     ids = trail()
     with app.app_context():
         head = db.session.get(AuditEvent, ids[-1])
         assert head.hash_scheme == audit.KEYED
         assert (line["count"], line["last_id"], line["head_hash"]) == (len(ids), ids[-1], head.hash)
-    assert line["chain"] == "audit_event" and line["at"].endswith("+00:00")
+    assert line["chain"] == f"clinic-{clinic_world['home'].id}"
+    assert line["at"].endswith("+00:00")
     assert len(line["signature"]) == 64
     path = tmp_path / "checkpoints.jsonl"
     _checkpoint(runner, path)
@@ -79,21 +80,24 @@ def test_newest_rows_deleted_after_a_checkpoint_are_reported(app, runner, trail,
     result = _verify(runner, path)
     assert result.exit_code == 1
     assert (
-        f"audit event {point['last_id']}, the newest row then, is missing: rows were deleted "
-        "from the end of the trail" in result.output
+        f"audit event {point['last_id']}, the newest row of chain {point['chain']} then, is "
+        "missing: rows were deleted from the end of the trail" in result.output
     )
 
 
 def test_rows_deleted_in_the_middle_are_reported_by_count(app, runner, trail, tmp_path):
     path = tmp_path / "checkpoints.jsonl"
-    _checkpoint(runner, path)
+    point = _checkpoint(runner, path)
     ids = trail()
     with app.app_context():
         delete_rows(ids[1:3])
     result = _verify(runner, path)
     assert result.exit_code == 1
     assert f"audit event {ids[3]}: the row before it was changed or deleted" in result.output
-    assert f"{len(ids)} rows up to audit event {ids[-1]} then, {len(ids) - 2} now" in result.output
+    assert (
+        f"{len(ids)} rows up to audit event {ids[-1]} in chain {point['chain']} then, "
+        f"{len(ids) - 2} now" in result.output
+    )
 
 
 @pytest.mark.parametrize(
@@ -171,7 +175,7 @@ def test_forged_checkpoint_lines_are_reported(app, runner, trail, tmp_path):
     ids = trail()
     with app.app_context():
         delete_rows(ids[-2:])
-        point = audit.checkpoint()
+        point = audit.checkpoint(genuine["chain"])
         db.session.rollback()
     # A line claiming the truncated trail is the real one, with the old signature ...
     forged = {**genuine, "count": point.count, "last_id": point.last_id}

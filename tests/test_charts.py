@@ -96,7 +96,7 @@ def test_both_axes_carry_their_series(trend, root):
     # Highest dose 150 mcg/day: the right axis runs to a round 250 on the left axis's lines.
     assert _labels(root, "axis y2") == ["0", "50", "100", "150", "200", "250"]
     units = [t.text for t in root.findall(f"{{{SVG_NS}}}text")]
-    assert units == ["MAS index · pain", "mg/day · mcg/day"]
+    assert units == ["Mean grade index (0-5) · pain", "mg/day · mcg/day"]
 
 
 def test_dose_series_are_split_by_route_and_step(trend):

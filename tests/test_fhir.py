@@ -328,14 +328,19 @@ def test_route_lists_stored_summaries_as_document_references(app, therapist, cli
     sha256 = hashlib.sha256(pdf).hexdigest()
     with app.app_context():
         stored = SummaryDocument(
-            visit_id=visit_id, content_key="k" * 64, sha256=sha256, size=len(pdf), pdf=pdf
+            visit_id=visit_id,
+            version=1,
+            content_key="k" * 64,
+            sha256=sha256,
+            size=len(pdf),
+            pdf=pdf,
         )
         db.session.add(stored)
         db.session.commit()
     bundle = _valid(therapist.get(f"/patients/{patient.id}/fhir").get_json(force=True))
     (document,) = _resources(bundle, "DocumentReference")
     attachment = document["content"][0]["attachment"]
-    assert attachment["url"].endswith(f"/visits/{visit_id}/summary.pdf")
+    assert attachment["url"].endswith(f"/visits/{visit_id}/summary.pdf?version=1")
     assert (attachment["size"], attachment["contentType"]) == (len(pdf), "application/pdf")
     digest = base64.urlsafe_b64encode(hashlib.sha256(pdf).digest()).rstrip(b"=").decode()
     assert document["masterIdentifier"]["value"] == f"ni:///sha-256;{digest}"

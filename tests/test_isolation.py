@@ -25,6 +25,8 @@ from spastic.models import (
 ROUTES = {
     "static": "public",
     "health.healthz": "public",
+    "offline.service_worker": "public",
+    "offline.page": "public",
     "auth.index": "public",
     "auth.login": "public",
     "auth.logout": "user",
@@ -40,6 +42,7 @@ ROUTES = {
     "patients.detail": "patient",
     "patients.edit": "patient",
     "regimen.new": "patient",
+    "route_switch.new": "patient",
     "pumps.new": "patient",
     "pumps.refill": "patient",
     "worklist.index": "clinical",
@@ -63,6 +66,10 @@ ROUTES = {
     "sharing.send": "patient",
     "sharing.revoke": "patient",
     "sharing.open_link": "public",  # the token is the key; no patient id in the URL
+    "inbox.index": "physician",  # the physician's own care team only
+    "inbox.summary": "patient",
+    "inbox.acknowledge": "patient",
+    "inbox.unacknowledged": "clinical",
 }
 
 

@@ -24,6 +24,7 @@ FLAT = {
     "__init__",
     "access",
     "audit",
+    "audit_chain",
     "backup",
     "cli",
     "config",

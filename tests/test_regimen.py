@@ -21,7 +21,6 @@ def _post(client, patient_id, **fields):
         "effective_date": TODAY.isoformat(),
         "route": "oral",
         "daily_dose": "45",
-        "unit": "mg/day",
         "schedule": "15 mg three times a day",
         "formulation": "10 mg tablets",
         "reason": "Titration",
@@ -56,8 +55,23 @@ def test_dose_change_recorded_and_shown_as_dose_today(app, client, auth, clinic_
         "mg/day",
     )
     page = client.get(f"/patients/{pid}").get_data(as_text=True)
-    assert 'class="dose-now">45 mg/day' in page
+    assert 'class="dose-now regimen">45 mg/day oral<' in page
     assert "15 mg three times a day" in page
+
+
+@pytest.mark.parametrize(("route", "unit"), [("oral", "mg/day"), ("intrathecal", "mcg/day")])
+def test_the_unit_follows_the_route(app, client, auth, clinic_world, route, unit):
+    """No unit to choose (so no mL/day under a "never mL" hint); the stored unit is the
+    route's, whatever a client posts as "unit"."""
+    auth.login(clinic_world["therapist"])
+    pid = clinic_world["patient"].id
+    page = client.get(f"/patients/{pid}/doses/new").get_data(as_text=True)
+    assert 'name="unit"' not in page and "mL/day" not in page
+    assert "Oral · mg/day" in page and "Intrathecal · mcg/day" in page
+    assert "mg/day oral, mcg/day intrathecal" in page  # the dose field's hint
+    response = _post(client, pid, route=route, daily_dose="50", unit="mL/day")
+    assert response.status_code == 302
+    assert (_changes(app, pid)[-1].route, _changes(app, pid)[-1].unit) == (route, unit)
 
 
 def test_double_submission_creates_one_change(app, client, auth, clinic_world):
@@ -73,12 +87,10 @@ def test_double_submission_creates_one_change(app, client, auth, clinic_world):
 @pytest.mark.parametrize(
     ("fields", "field", "message"),
     [
-        ({"unit": "mL/day"}, "unit", "not in mL"),
         ({"daily_dose": "0"}, "daily_dose", "above 0"),
         ({"daily_dose": "-5"}, "daily_dose", "above 0"),
         ({"daily_dose": "310"}, "daily_dose", "300"),
-        ({"route": "intrathecal", "unit": "mcg/day", "daily_dose": "2500"}, "daily_dose", "2000"),
-        ({"route": "intrathecal", "unit": "mg/day"}, "unit", "mcg/day"),
+        ({"route": "intrathecal", "daily_dose": "2500"}, "daily_dose", "2000"),
         ({"route": ""}, "route", "route"),
         ({"daily_dose": "ten"}, "daily_dose", "number"),
         (

@@ -161,6 +161,7 @@ def test_clinic_setting_letter_paper_and_time_zone(app, therapist, clinic_world)
         "refill_margin_days": "7",
         "review_interval_days": "90",
         "review_after_dose_change_days": "14",
+        "acknowledge_within_days": "7",
     }
     saved = admin.post(
         "/admin/clinic", data={"paper_size": "Letter", "timezone": "Europe/Berlin", **scheduling}

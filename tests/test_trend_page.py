@@ -156,13 +156,15 @@ def test_page_shows_the_numbers_scoring_computes(app, client, auth, history):
     for scope, label in (("upper", "Upper limb"), ("lower", "Lower limb"), ("all", "All sides")):
         composites = [v.summary.composites[scope] for v in trend.visits]
         expected = [f"{format_index(c.mean_index)} n = {c.count}" for c in composites]
-        assert page.row(f"{label}, mean index") == expected
+        assert page.row(f"{label}, mean of grade indexes, 0-5") == expected
     baseline = trend.latest.vs_baseline
     upper = baseline.composites["upper"]
-    cells = page.row(f"Upper limb, mean index {upper.count} sides in common")
+    cells = page.row(f"Upper limb, mean of grade indexes, 0-5 {upper.count} sides in common")
     change = f"▼ {format_change(upper.change)}"
     assert cells[:3] == [format_index(upper.before), format_index(upper.after), change]
-    assert cells[3] == f"Improved, {upper.mcid_label}"
+    # Elbow flexors alone are not Chen 2019's set: descriptive, no MCID verdict.
+    assert cells[3] == "Improved, descriptive, not the Chen 2019 muscle set"
+    assert "MCID" not in cells[3] and baseline.chen == {}
     pain = baseline.pain_now
     cells = page.row("Pain now")
     assert cells[:3] == [str(pain.before), str(pain.after), f"▼ {pain.change:+d} (-50%)"]
@@ -178,8 +180,9 @@ def test_page_shows_correlation_responders_and_flags_newest_first(app, client, a
     assert oral.correlation.message in text
     assert "Spearman rho" in oral.correlation.message
     increase = oral.increases[0]
+    assert increase.responded is None  # no Chen 2019 muscle set at both visits
     assert page.row(f"{format_dose(increase.from_dose)} → {format_dose(increase.to_dose)}")[-1] == (
-        "Yes, reached the MCID" if increase.responded else "No"
+        "Not judged: no Chen 2019 muscle set at both visits"
     )
     for responder in trend.responders:
         header = f"{responder.muscle.label} · {responder.side.capitalize()}"
@@ -188,10 +191,11 @@ def test_page_shows_correlation_responders_and_flags_newest_first(app, client, a
         assert cells[2].endswith(responder.status.capitalize())
     codes = [flag.code for flag in trend.flags]
     assert {"side_effect_after_increase", "rater_changed", "oral_titration_fast"} <= set(codes)
-    positions = [text.index(" ".join(flag.message.split())) for flag in trend.flags]
+    flags_section = text[text.index("Safety flags Newest first") :]
+    positions = [flags_section.index(" ".join(flag.message.split())) for flag in trend.flags]
     assert positions == sorted(positions)
     for flag in trend.flags:
-        assert f"Source: {flag.source}" in text
+        assert f"Source: {flag.source}" in flags_section
 
 
 def test_grid_marks_change_with_symbols_not_colour_alone(app, client, auth, history):

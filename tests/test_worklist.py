@@ -173,6 +173,7 @@ def test_booking_dates(app, client, auth, world):
 def test_clinic_scheduling_settings_drive_the_worklist(app, client, auth, world):
     auth.login(world["admin"])
     settings = {"paper_size": "A4", "timezone": "UTC", "review_after_dose_change_days": "14"}
+    settings["acknowledge_within_days"] = "7"
     too_short = {**settings, "refill_margin_days": "1", "review_interval_days": "90"}
     bad = client.post("/admin/clinic", data=too_short)
     assert "Give between 3 and 30 days." in bad.get_data(as_text=True)

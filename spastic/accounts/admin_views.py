@@ -9,6 +9,7 @@ from sqlalchemy import select
 from spastic import audit
 from spastic.access import role_required
 from spastic.accounts import sessions
+from spastic.accounts.clinic_muscles import clinic_usual_set
 from spastic.accounts.forms import ClinicSettingsForm, UserForm
 from spastic.accounts.users import create_user, email_refusal
 from spastic.errors import reshow_on_expired_form
@@ -113,9 +114,9 @@ def audit_trail():
 @reshow_on_expired_form
 @role_required("admin")
 def clinic_settings():
-    """Set the clinic's paper size, time zone and scheduling."""
+    """Set the clinic's paper size, time zone, scheduling and usual set of muscles."""
     clinic = current_user.clinic
-    form = ClinicSettingsForm(obj=clinic)
+    form = ClinicSettingsForm(obj=clinic, usual_set=list(clinic_usual_set(clinic)))
     if form.validate_on_submit():
         new = asdict(form.as_settings())
         changes = audit.changed_fields({k: getattr(clinic, k) for k in new}, new)

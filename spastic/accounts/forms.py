@@ -21,8 +21,10 @@ from wtforms.validators import (
     ValidationError,
 )
 
+from spastic.accounts.clinic_muscles import as_stored
 from spastic.accounts.passwords import password_problem
-from spastic.fields import choices
+from spastic.clinical import scales
+from spastic.fields import CheckboxList, choices
 from spastic.models import ROLES
 
 
@@ -99,6 +101,8 @@ class ClinicSettings:
     refill_margin_days: int
     review_interval_days: int
     review_after_dose_change_days: int
+    usual_muscles: str  # stored JSON list of muscle codes
+    acknowledge_within_days: int
 
 
 class ClinicSettingsForm(FlaskForm):
@@ -133,6 +137,19 @@ class ClinicSettingsForm(FlaskForm):
             NumberRange(1, 180, "Give between 1 and 180 days."),
         ],
     )
+    # Named apart from Clinic.usual_muscles (JSON text): the view fills it with the codes. A code
+    # not shown is refused beside the field; none chosen stores "[]": the twelve usual groups.
+    usual_set = CheckboxList(
+        "Muscles a first visit of a new patient starts with",
+        choices=choices({m.code: m.label for m in scales.MUSCLES}),
+    )
+    acknowledge_within_days = IntegerField(
+        "List summaries no physician has acknowledged after this many days",
+        validators=[
+            InputRequired("Enter the number of days."),
+            NumberRange(1, 90, "Give between 1 and 90 days."),
+        ],
+    )
 
     def as_settings(self) -> ClinicSettings:
         return ClinicSettings(
@@ -141,4 +158,6 @@ class ClinicSettingsForm(FlaskForm):
             refill_margin_days=self.refill_margin_days.data,
             review_interval_days=self.review_interval_days.data,
             review_after_dose_change_days=self.review_after_dose_change_days.data,
+            usual_muscles=as_stored(self.usual_set.data),
+            acknowledge_within_days=self.acknowledge_within_days.data,
         )

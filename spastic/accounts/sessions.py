@@ -18,6 +18,7 @@ from flask import (
 from flask.sessions import SecureCookieSessionInterface
 from sqlalchemy import select, update
 
+from spastic.database import defer_write
 from spastic.extensions import db, login_manager
 from spastic.models import LoginSession, User, utcnow
 
@@ -94,16 +95,25 @@ def load_user(user_id: str) -> User | None:
     idle = timedelta(minutes=current_app.config["IDLE_TIMEOUT_MINUTES"])
     absolute = timedelta(hours=current_app.config["ABSOLUTE_TIMEOUT_HOURS"])
     if now - row.last_seen_at > idle or now - row.created_at > absolute:
-        row.ended_at, row.end_reason = now, "timeout"
-        db.session.commit()
+        _write_session(row.id, ended_at=now, end_reason="timeout")
         return None
     user = row.user
     if not user.active:
         return None
     if now - row.last_seen_at > _TOUCH_EVERY:
-        row.last_seen_at = now
-        db.session.commit()
+        _write_session(row.id, last_seen_at=now)
     return user
+
+
+def _write_session(row_id: int, **values) -> None:
+    """Change a session row: at the end of a read request (see database.py), now otherwise."""
+
+    def write():
+        db.session.execute(update(LoginSession).where(LoginSession.id == row_id).values(**values))
+
+    if not defer_write(write):
+        write()
+        db.session.commit()
 
 
 def _current_row() -> LoginSession | None:

@@ -33,7 +33,7 @@ def index():
         return redirect(url_for("admin.users"))
     if current_user.role == "therapist":
         return redirect(url_for("worklist.index"))
-    return redirect(url_for("patients.index"))
+    return redirect(url_for("inbox.index"))  # a physician starts with the summaries for them
 
 
 @bp.route("/login", methods=["GET", "POST"])

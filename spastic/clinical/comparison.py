@@ -46,6 +46,17 @@ MCID_LABELS: dict[str, str] = {
     "half_sd": "≥ 0.5 SD MCID",
     "08_sd": "≥ 0.8 SD MCID",
 }
+# Chen 2019's composites are the mean of exactly these muscles (CLINICAL.md, as revised):
+# its MCID judges only a composite over this set; any other composite is descriptive.
+CHEN_MUSCLES: dict[str, tuple[str, ...]] = {
+    "upper": ("elbow_flexors", "wrist_flexors", "finger_flexors"),
+    "lower": ("hip_adductors", "knee_flexors", "ankle_plantarflexors"),
+}
+CHEN_SET_WORDS: dict[str, str] = {
+    "upper": "elbow, wrist, finger flexors",
+    "lower": "hip adductors, knee flexors, ankle plantarflexors",
+}
+CHEN_DIAGNOSIS = "stroke"  # Chen 2019: 115 stroke patients; stroke-derived for every other
 
 
 def _in_scope(muscle: scales.Muscle, scope: str) -> bool:
@@ -193,12 +204,16 @@ class CompositeChange:
     after: float
     change: float  # after - before; negative = less tone
     direction: str  # "improved" | "unchanged" | "worsened"
-    mcid: str | None  # "below" | "half_sd" | "08_sd"; None for "all" (no MCID)
+    mcid: str | None  # "below" | "half_sd" | "08_sd"; None when descriptive (no MCID applies)
 
     @property
     def mcid_label(self) -> str:
-        """Clinician-facing MCID verdict, e.g. "≥ 0.5 SD MCID"."""
-        return MCID_LABELS[self.mcid] if self.mcid else "no MCID for both limbs together"
+        """Clinician-facing MCID verdict, e.g. "≥ 0.5 SD MCID", or why there is none."""
+        if self.mcid:
+            return MCID_LABELS[self.mcid]
+        if self.scope == "all":
+            return "descriptive, no MCID for both limbs together"
+        return "descriptive, not the Chen 2019 muscle set"
 
     @property
     def reaches_mcid(self) -> bool:
@@ -224,9 +239,13 @@ def judge_mcid(scope: str, change: float) -> str | None:
 
 
 def composite_change(
-    scope: str, pairs: list[tuple[GradeEntry, GradeEntry]]
+    scope: str, pairs: list[tuple[GradeEntry, GradeEntry]], judged: bool = True
 ) -> CompositeChange | None:
-    """Compare the mean index of the same muscle-sides; None when the scope has none in common."""
+    """Compare the mean index of the same muscle-sides; None when the scope has none in common.
+
+    `judged=False` gives a descriptive composite (no MCID verdict): Chen 2019's MCID applies
+    only to the mean over its own muscle set (`chen_pairs`).
+    """
     if not pairs:
         return None
     count = len(pairs)
@@ -235,9 +254,18 @@ def composite_change(
     # One division of the summed steps, so equal changes give equal floats.
     change = math.fsum(a.index - b.index for b, a in pairs) / count
     direction = "improved" if change < 0 else "worsened" if change > 0 else "unchanged"
-    return CompositeChange(
-        scope, count, before, after, change, direction, judge_mcid(scope, change)
-    )
+    mcid = judge_mcid(scope, change) if judged else None
+    return CompositeChange(scope, count, before, after, change, direction, mcid)
+
+
+def chen_pairs(
+    limb: str, pairs: list[tuple[GradeEntry, GradeEntry]]
+) -> list[tuple[GradeEntry, GradeEntry]]:
+    """The pairs over Chen 2019's muscle set of a limb; empty unless every one of its muscles
+    was assessed (on a side in common) at both visits, since its composite is their mean."""
+    chosen = [(b, a) for b, a in pairs if b.muscle.code in CHEN_MUSCLES[limb]]
+    present = {b.muscle.code for b, _ in chosen}
+    return chosen if present == set(CHEN_MUSCLES[limb]) else []
 
 
 @dataclass(frozen=True)
@@ -248,7 +276,8 @@ class Comparison:
     reference_date: date
     compared_count: int  # muscle-sides assessed at both visits
     grade_changes: tuple[GradeChange, ...]  # in MUSCLES order, left before right
-    composites: Mapping[str, CompositeChange]  # scopes with at least one side in common
+    composites: Mapping[str, CompositeChange]  # descriptive, scopes with a side in common
+    chen: Mapping[str, CompositeChange]  # "upper"/"lower" over Chen 2019's set, MCID judged
     pain_now: PainChange | None
     pain_worst: PainChange | None
     same_rater: bool
@@ -271,8 +300,9 @@ def _pain(measure: str, before: int | None, after: int | None) -> PainChange | N
 def compare(reference: VisitSummary, visit: VisitSummary) -> Comparison:
     """Compare a visit with a reference visit over the muscle-sides assessed at both.
 
-    CLINICAL.md: compare like with like; per muscle-side the change in grade steps, and the
-    mean-index composite per limb judged against Chen 2019's MCID.
+    CLINICAL.md: compare like with like; per muscle-side the change in grade steps; the
+    mean-index composite per limb and of all sides (descriptive); and, where every muscle of
+    Chen 2019's set was assessed at both visits, that set's composite judged against its MCID.
     """
     before = {(g.muscle.code, g.side): g for g in reference.grades}
     pairs = [
@@ -290,7 +320,12 @@ def compare(reference: VisitSummary, visit: VisitSummary) -> Comparison:
     for scope in SCOPES:
         in_scope = [(b, a) for b, a in pairs if _in_scope(b.muscle, scope)]
         if in_scope:
-            composites[scope] = composite_change(scope, in_scope)
+            composites[scope] = composite_change(scope, in_scope, judged=False)
+    chen = {
+        limb: composite_change(limb, chosen)
+        for limb in CHEN_MUSCLES
+        if (chosen := chen_pairs(limb, pairs))
+    }
     old, new = reference.record, visit.record
     return Comparison(
         reference.visit_id,
@@ -298,6 +333,7 @@ def compare(reference: VisitSummary, visit: VisitSummary) -> Comparison:
         len(pairs),
         changes,
         MappingProxyType(composites),
+        MappingProxyType(chen),
         _pain("now", old.pain_now, new.pain_now),
         _pain("worst", old.pain_worst, new.pain_worst),
         same_rater(reference.rater, visit.rater),

@@ -145,8 +145,11 @@ class IncreaseResponse:
     to_dose: Decimal
     before_visit_id: int
     after_visit_id: int
-    limbs: Mapping[str, CompositeChange]  # "upper" / "lower", sides assessed at both visits
+    limbs: Mapping[str, CompositeChange]  # "upper" / "lower" over Chen 2019's set, both visits
     responded: bool | None  # improvement reaching a limb's 0.5 SD MCID; None if not comparable
+    before_date: date | None = None
+    after_date: date | None = None
+    same_rater: bool = True
 
 
 def _runs(route: str, dosed: Sequence[Dosed]) -> list[list[tuple[VisitSummary, Decimal]]]:
@@ -166,7 +169,8 @@ def increase_responses(route: str, dosed: Sequence[Dosed]) -> tuple[IncreaseResp
     """Judge each dose rise between visits by the composite change per limb against its MCID.
 
     Response = an improvement reaching the limb's 0.5 SD MCID (Chen 2019, Eur J Phys Rehabil
-    Med 55:754: upper 0.48, lower 0.45) in at least one limb.
+    Med 55:754: upper 0.48, lower 0.45) in at least one limb, judged only on the composite of
+    Chen 2019's muscle set (CLINICAL.md); without that set at both visits: not comparable.
     """
     responses = []
     for old, new in pairwise(_runs(route, dosed)):
@@ -174,7 +178,7 @@ def increase_responses(route: str, dosed: Sequence[Dosed]) -> tuple[IncreaseResp
         if to_dose <= from_dose:
             continue
         comparison = compare(before, after)
-        limbs = {s: c for s, c in comparison.composites.items() if s in ("upper", "lower")}
+        limbs = dict(comparison.chen)
         responded = any(c.reaches_mcid for c in limbs.values()) if limbs else None
         responses.append(
             IncreaseResponse(
@@ -184,6 +188,9 @@ def increase_responses(route: str, dosed: Sequence[Dosed]) -> tuple[IncreaseResp
                 after.visit_id,
                 MappingProxyType(limbs),
                 responded,
+                before.visit_date,
+                after.visit_date,
+                comparison.same_rater,
             )
         )
     return tuple(responses)

@@ -34,14 +34,14 @@ def legacy_row_flags(changes: Sequence[DoseChange]) -> list[Flag]:
     for change in changes:
         if change.route not in scales.ROUTES:
             message = (
-                f"The dose entered for {change.effective_date:%d %b %Y} has no route, so it "
+                f"The dose entered for {change.effective_date:%-d %b %Y} has no route, so it "
                 "is left out of the dose history; record whether it was oral or intrathecal."
             )
             flags.append(_data_flag("dose_route_missing", message, change))
         elif not change.is_valid:
             expected = scales.ROUTE_UNITS[change.route]
             message = (
-                f"The {change.route} dose entered for {change.effective_date:%d %b %Y} is in "
+                f"The {change.route} dose entered for {change.effective_date:%-d %b %Y} is in "
                 f"{change.unit or 'no unit'}, not {expected}, so it is left out of the dose "
                 "history; re-enter it in the right unit."
             )
@@ -61,7 +61,7 @@ def oral_max_flags(changes: Sequence[DoseChange]) -> list[Flag]:
         dose_flag(
             "oral_above_max",
             "caution",
-            f"Oral baclofen {_fmt(c.daily_dose)} mg/day from {c.effective_date:%d %b %Y} is "
+            f"Oral baclofen {_fmt(c.daily_dose)} mg/day from {c.effective_date:%-d %b %Y} is "
             f"above the label's maximum recommended dose of {limit} mg/day.",
             c,
             "oral_max",
@@ -103,7 +103,7 @@ def _titration_flag(change: DoseChange, before: DoseChange, reasons: list[str]) 
     step, days = threshold_value("oral_step"), threshold_value("oral_step_days")
     message = (
         f"Oral baclofen rose from {_fmt(before.daily_dose)} to {_fmt(change.daily_dose)} mg/day "
-        f"on {change.effective_date:%d %b %Y} ({'; '.join(reasons)}): faster than the label's "
+        f"on {change.effective_date:%-d %b %Y} ({'; '.join(reasons)}): faster than the label's "
         f"titration of about +{step} mg/day no sooner than every {days} days."
     )
     return dose_flag(
@@ -134,7 +134,7 @@ def intrathecal_step_flags(changes: Sequence[DoseChange], patient: PatientContex
             message = (
                 f"Intrathecal baclofen rose {_fmt(percent)}% in 24 h, from "
                 f"{_fmt(day_before.daily_dose)} to {_fmt(change.daily_dose)} mcg/day on "
-                f"{change.effective_date:%d %b %Y}; the label titrates by at most {limit}% "
+                f"{change.effective_date:%-d %b %Y}; the label titrates by at most {limit}% "
                 f"per 24 h ({who})."
             )
             flags.append(dose_flag("intrathecal_step_fast", "warning", message, change, key))
@@ -197,9 +197,9 @@ def side_effect_flags(changes: Sequence[DoseChange], visits: Sequence[VisitRecor
             scales.SIDE_EFFECTS[code].lower() for code in scales.SIDE_EFFECTS if code in new
         )
         message = (
-            f"New at the visit of {visit.visit_date:%d %b %Y}: {names}, after the "
+            f"New at the visit of {visit.visit_date:%-d %b %Y}: {names}, after the "
             f"{after.route} dose rose from {_fmt(before.daily_dose)} to "
-            f"{_fmt(after.daily_dose)} {after.unit} on {after.effective_date:%d %b %Y}."
+            f"{_fmt(after.daily_dose)} {after.unit} on {after.effective_date:%-d %b %Y}."
         )
         source = "Baclofen tablet label, adverse reactions"
         flags.append(
@@ -220,7 +220,7 @@ def rater_flags(visits: Sequence[VisitRecord]) -> list[Flag]:
         if index > 1:
             compared["the baseline visit"] = visits[0]
         differ = [
-            f"{name} ({other.visit_date:%d %b %Y}) was rated by {other.rater}"
+            f"{name} ({other.visit_date:%-d %b %Y}) was rated by {other.rater}"
             for name, other in compared.items()
             if not same_rater(visit.rater, other.rater)
         ]

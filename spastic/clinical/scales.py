@@ -39,22 +39,74 @@ class Muscle:
     limb: str  # "upper" | "lower"
 
 
-# The usual muscle groups of CLINICAL.md, in its order.
+# The usual muscle groups of CLINICAL.md, in its order, with the groups added for issue 13 each
+# beside the group of its own joint. Codes are stored with the grades, in exports and in the
+# DESIGN.md contracts: never rename one, only add.
 MUSCLES: tuple[Muscle, ...] = (
     Muscle("shoulder_adductors", "Shoulder adductors", "upper"),
     Muscle("elbow_flexors", "Elbow flexors", "upper"),
     Muscle("elbow_extensors", "Elbow extensors", "upper"),
     Muscle("wrist_flexors", "Wrist flexors", "upper"),
     Muscle("finger_flexors", "Finger flexors", "upper"),
+    Muscle("thumb_flexors", "Thumb flexors", "upper"),
     Muscle("hip_flexors", "Hip flexors", "lower"),
     Muscle("hip_adductors", "Hip adductors", "lower"),
     Muscle("hip_extensors", "Hip extensors", "lower"),
+    Muscle("hip_internal_rotators", "Hip internal rotators", "lower"),
     Muscle("knee_flexors", "Knee flexors (hamstrings)", "lower"),
     Muscle("knee_extensors", "Knee extensors (quadriceps)", "lower"),
     Muscle("ankle_plantarflexors", "Ankle plantarflexors (gastrocnemius-soleus)", "lower"),
     Muscle("ankle_invertors", "Ankle invertors", "lower"),
+    Muscle("toe_flexors", "Toe flexors (long toe flexors)", "lower"),
 )
+# The twelve usual groups of CLINICAL.md: the clinic-wide usual set a new clinic starts from.
+STANDARD_MUSCLES: tuple[str, ...] = (
+    "shoulder_adductors",
+    "elbow_flexors",
+    "elbow_extensors",
+    "wrist_flexors",
+    "finger_flexors",
+    "hip_flexors",
+    "hip_adductors",
+    "hip_extensors",
+    "knee_flexors",
+    "knee_extensors",
+    "ankle_plantarflexors",
+    "ankle_invertors",
+)
+_USUAL_GROUPS = "CLINICAL.md, Modified Ashworth Scale: the usual muscle groups, each side scored"
+# Where each group is listed for grading with the MAS. Groups searched for and NOT added, for
+# want of a source listing them for MAS grading (2026-12): forearm pronators (found only as
+# an injection pattern: pronator teres/quadratus), hip abductors, shoulder internal rotators
+# (found as a pattern, "adducted/internally rotated shoulder", not as a graded group).
+MUSCLE_SOURCES: dict[str, str] = {
+    **{code: _USUAL_GROUPS for code in STANDARD_MUSCLES},
+    "thumb_flexors": (
+        "'How to Administer the Modified Ashworth Scale' (222health.com, conditions-treatments/"
+        "disabilities/35485): after the fingers, 'repeat this process, only moving the thumb';"
+        " Brashear et al., Arch Phys Med Rehabil 2002;83:1349-54 rated elbow, wrist, finger"
+        " and thumb flexion tone (original Ashworth scale) in post-stroke spasticity"
+    ),
+    "hip_internal_rotators": (
+        "Mutlu, Livanelioglu & Gunel, BMC Musculoskelet Disord 2008;9:44 (PMC2330046):"
+        " spasticity of hip flexors, adductors, internal rotators, hamstrings and"
+        " gastrocnemius assessed by the Ashworth and Modified Ashworth scales (spastic CP)"
+    ),
+    "toe_flexors": (
+        "ACTRN12617001603303 (botulinum toxin, post-stroke lower limb): inclusion by Modified"
+        " Ashworth score of quadriceps, gastrocnemius, soleus, tibialis posterior, flexor"
+        " hallucis longus or flexor digitorum longus (the long toe flexors)"
+    ),
+}
 MUSCLE_BY_CODE: dict[str, Muscle] = {muscle.code: muscle for muscle in MUSCLES}
+
+
+def muscle_set(codes) -> tuple[str, ...]:
+    """Return the known muscle codes among `codes`, once each, in `MUSCLES` order."""
+    wanted = set(codes)
+    return tuple(m.code for m in MUSCLES if m.code in wanted)
+
+
 LIMBS: tuple[str, ...] = ("upper", "lower")
 
 SIDES: tuple[str, ...] = ("left", "right")

@@ -48,7 +48,7 @@ def _abrupt_flag(change: DoseChange, began: date, patient: PatientContext) -> Fl
     how = "in one step" if elapsed == 0 else f"{elapsed} days after the reduction began"
     message = (
         f"{scales.ROUTES[change.route or '']} baclofen reached zero on "
-        f"{change.effective_date:%d %b %Y}, {how}. The labels advise reducing slowly over "
+        f"{change.effective_date:%-d %b %Y}, {how}. The labels advise reducing slowly over "
         f"about 1-2 weeks. Watch for withdrawal: {WITHDRAWAL_SIGNS}."
         + _high_risk_note(patient, change.route)
     )
@@ -83,7 +83,7 @@ def reported_stop_flags(
             continue
         regimen = "while the regimen shows it still prescribed" if known else "abruptly"
         message = (
-            f"The visit of {visit.visit_date:%d %b %Y} records that baclofen was stopped "
+            f"The visit of {visit.visit_date:%-d %b %Y} records that baclofen was stopped "
             f"{regimen}. The labels advise reducing slowly over about 1-2 weeks. "
             f"Watch for withdrawal: {WITHDRAWAL_SIGNS}."
         )

@@ -9,9 +9,11 @@ from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
+from spastic.accounts.clinic_muscles import as_stored
 from spastic.accounts.forms import NewUser
 from spastic.accounts.users import create_user
-from spastic.clinical.scales import ROUTE_UNITS
+from spastic.clinical.scales import ROUTE_UNITS, STANDARD_MUSCLES
+from spastic.demo.inbox import add_demo_acknowledgements
 from spastic.demo.pumps import add_demo_pump
 from spastic.demo.visits import add_demo_visits
 from spastic.extensions import db
@@ -38,7 +40,10 @@ def seed(today: date | None = None) -> str:
     users: dict[str, User] = {}
     for clinic_name, email, name, role in ACCOUNTS:
         if clinic_name not in clinics:
-            clinics[clinic_name] = Clinic(name=clinic_name)
+            # A first visit of a new demo patient starts with the twelve usual groups.
+            clinics[clinic_name] = Clinic(
+                name=clinic_name, usual_muscles=as_stored(STANDARD_MUSCLES)
+            )
             db.session.add(clinics[clinic_name])
             db.session.flush()
         new = NewUser(email=email, name=name, role=role, password=DEMO_PASSWORD)
@@ -51,6 +56,7 @@ def seed(today: date | None = None) -> str:
         if "pump" in row:
             add_demo_pump(patient, row["pump"], therapist, today)
     add_demo_visits(users, today)
+    add_demo_acknowledgements(users)
     db.session.commit()
     return f"Demo data: {len(users)} accounts, {len(rows)} patients."
 

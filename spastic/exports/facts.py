@@ -26,14 +26,15 @@ def patient_facts(patient: Patient) -> fhir.PatientFacts:
     )
 
 
-def visit_facts(visit: Visit) -> fhir.VisitFacts:
-    """Hand a stored visit (amendments applied) to the FHIR builder."""
-    carried = {key: when for key, (_grade, when) in carried_in(effective_content(visit)).items()}
+def visit_facts(visit: Visit, known_at=None) -> fhir.VisitFacts:
+    """Hand a stored visit (amendments applied, those made by `known_at`) to the FHIR builder."""
+    applied = [a for a in visit.amendments if known_at is None or a.created_at <= known_at]
+    carried = carried_in(effective_content(visit, known_at))
     return fhir.VisitFacts(
-        record=as_record(visit),
-        amended=bool(visit.amendments),
+        record=as_record(visit, known_at),
+        amended=bool(applied),
         signed=visit.status == "signed",
-        carried_from=carried,
+        carried_from={key: when for key, (_grade, when) in carried.items()},
     )
 
 
@@ -85,29 +86,40 @@ def pump_records(patient_id: int) -> list[fhir_pumps.PumpRecord]:
 
 
 def stored_summaries(visit_ids: list[int]) -> list[fhir.SummaryPdf]:
-    """Describe the newest stored PDF summary of each visit, without loading the PDF bytes."""
+    """Describe every stored summary version of each visit (the newest current, each earlier
+    one superseded by the next), without loading the PDF bytes."""
     columns = (SummaryDocument.visit_id, SummaryDocument.sha256, SummaryDocument.size)
     rows = db.session.execute(
-        select(*columns, SummaryDocument.created_at)
+        select(*columns, SummaryDocument.version, SummaryDocument.created_at)
         .where(SummaryDocument.visit_id.in_(visit_ids))
-        .order_by(SummaryDocument.id)
+        .order_by(SummaryDocument.visit_id, SummaryDocument.version)
     ).all()
-    newest = {row.visit_id: row for row in rows}
-    return [
-        fhir.SummaryPdf(
+    newest = {row.visit_id: row.version for row in rows}
+    found, before = [], {}
+    for row in rows:
+        url = url_for(
+            "reports.summary_pdf", visit_id=row.visit_id, version=row.version, _external=True
+        )
+        document = fhir.SummaryPdf(
             visit_id=row.visit_id,
             size=row.size,
-            url=url_for("reports.summary_pdf", visit_id=row.visit_id, _external=True),
+            url=url,
             sha256=row.sha256,
             created=row.created_at,
+            version=row.version,
+            replaces=before.get(row.visit_id),
+            current=row.version == newest[row.visit_id],
         )
-        for row in newest.values()
-    ]
+        before[row.visit_id] = document
+        found.append(document)
+    return found
 
 
-def visit_bundle_for(visit: Visit) -> dict:
-    """Build one visit's Bundle from the database, for embedding in its PDF."""
+def visit_bundle_for(visit: Visit, known_at=None, dose_changes=None) -> dict:
+    """Build one visit's Bundle from the database, for embedding in its PDF (a frozen summary
+    passes what was known when it was signed)."""
     patient = visit.patient
+    changes = patient.dose_changes if dose_changes is None else dose_changes
     return fhir.visit_bundle(
-        patient_facts(patient), visit_facts(visit), as_pure_changes(patient.dose_changes)
+        patient_facts(patient), visit_facts(visit, known_at), as_pure_changes(changes)
     )

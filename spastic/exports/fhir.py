@@ -266,19 +266,23 @@ def _dosage(change: dosing.DoseChange) -> dict:
 
 
 def _document_reference(p: PatientFacts, document: SummaryPdf) -> dict:
+    """One stored summary version; an amended version "replaces" the one before, which is
+    "superseded" (still retrievable at its own URL, with its own digest)."""
+    title = (
+        "Visit summary" if document.version == 1 else f"Visit summary, version {document.version}"
+    )
     attachment = {
         "contentType": "application/pdf",
         "url": document.url,
         "size": document.size,
-        "title": "Visit summary",
+        "title": title,
     }
     if document.sha1:
         attachment["hash"] = base64.b64encode(bytes.fromhex(document.sha1)).decode("ascii")
-    digest = document.sha256 or document.sha1
     reference = {
         "resourceType": "DocumentReference",
-        "id": resource_id(p, "visit", document.visit_id, "summary", digest or document.url),
-        "status": "current",
+        "id": _document_id(p, document),
+        "status": "current" if document.current else "superseded",
         "docStatus": "final",
         "type": concept("Spasticity visit summary"),
         "subject": ref(p),
@@ -291,9 +295,17 @@ def _document_reference(p: PatientFacts, document: SummaryPdf) -> dict:
             "system": "urn:ietf:rfc:3986",
             "value": f"ni:///sha-256;{ni}",
         }
+    if document.replaces is not None:
+        target = {"reference": f"urn:uuid:{_document_id(p, document.replaces)}"}
+        reference["relatesTo"] = [{"code": "replaces", "target": target}]
     if document.created is not None:
         reference["date"] = attachment["creation"] = document.created.isoformat()
     return reference
+
+
+def _document_id(p: PatientFacts, document: SummaryPdf) -> str:
+    digest = document.sha256 or document.sha1
+    return resource_id(p, "visit", document.visit_id, "summary", digest or document.url)
 
 
 def _number(value: Decimal) -> int | float:

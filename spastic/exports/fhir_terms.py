@@ -64,6 +64,9 @@ class SummaryPdf:
     sha1: str | None = None  # hex digest: R4 Attachment.hash is SHA-1
     sha256: str | None = None  # hex digest, exported as an RFC 6920 ni: URI
     created: datetime | None = None  # aware
+    version: int = 1  # the summary version: 1 as signed, one more per amendment
+    replaces: "SummaryPdf | None" = None  # the version before, which this one supersedes
+    current: bool = True  # False: a later version supersedes it
 
     @classmethod
     def of(cls, visit_id: int, pdf: bytes, url: str, created: datetime | None = None):

@@ -5,7 +5,7 @@ from spastic.models.audit import AuditEvent
 from spastic.models.base import Base, utcnow
 from spastic.models.patients import DoseChange, Patient, care_team
 from spastic.models.pumps import Pump, Refill
-from spastic.models.sharing import ShareLink
+from spastic.models.sharing import Acknowledgement, ShareLink
 from spastic.models.visits import (
     Amendment,
     Draft,
@@ -18,6 +18,7 @@ from spastic.models.visits import (
 
 __all__ = [
     "ROLES",
+    "Acknowledgement",
     "Amendment",
     "AuditEvent",
     "Base",

@@ -22,6 +22,11 @@ class Clinic(Base):
     refill_margin_days: Mapped[int] = mapped_column(Integer, default=7)
     review_interval_days: Mapped[int] = mapped_column(Integer, default=90)
     review_after_dose_change_days: Mapped[int] = mapped_column(Integer, default=14)
+    # JSON list of muscle codes a first visit of a new patient starts from; "[]" (a clinic whose
+    # admin has not chosen): the twelve usual groups. See spastic/visits/muscles.py.
+    usual_muscles: Mapped[str] = mapped_column(String(1000), default="[]", server_default="[]")
+    # Signed summaries not acknowledged by a physician after this many days are listed.
+    acknowledge_within_days: Mapped[int] = mapped_column(Integer, default=7)
 
     users: Mapped[list["User"]] = relationship(back_populates="clinic")
 

@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import DDL, Integer, String, Text, event
+from sqlalchemy import DDL, Index, Integer, String, Text, event
 from sqlalchemy.orm import Mapped, mapped_column
 
 from spastic.models.base import Base, UTCDateTime, utcnow
@@ -29,6 +29,11 @@ class AuditEvent(Base):
     # How `hash` was made: "hmac-sha256" keyed with AUDIT_KEY; "sha256" (unkeyed) only for the
     # rows written before the chain was keyed, which the server default names as such.
     hash_scheme: Mapped[str] = mapped_column(String(16), server_default="sha256")
+    # The chain the row belongs to: "clinic-<id>", "system", or "audit_event" for the rows
+    # written before each clinic had a chain of its own (see spastic/audit_chain.py).
+    chain: Mapped[str] = mapped_column(String(40), server_default="audit_event")
+
+    __table_args__ = (Index("ix_audit_event_chain_id", "chain", "id"),)
 
 
 # The database itself refuses to change or delete audit rows: only someone who can drop the

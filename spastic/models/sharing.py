@@ -1,8 +1,8 @@
-"""Links that give a physician one visit summary, by email, for a limited time."""
+"""Links that give a physician one visit summary, and physicians' acknowledgements of summaries."""
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String
+from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from spastic.models.accounts import User
@@ -37,3 +37,24 @@ class ShareLink(Base):
     recipient_user: Mapped[User | None] = relationship(foreign_keys=[recipient_user_id])
     created_by: Mapped[User] = relationship(foreign_keys=[created_by_id])
     revoked_by: Mapped[User | None] = relationship(foreign_keys=[revoked_by_id])
+
+
+class Acknowledgement(Base):
+    """A physician has reviewed one version of a signed visit's summary (once per version).
+
+    Reading is not stored here: an opening is its audit row (`read_summary`), so a GET writes
+    nothing but the audit trail.
+    """
+
+    __tablename__ = "acknowledgement"
+    __table_args__ = (UniqueConstraint("visit_id", "version", "physician_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visit.id"), index=True)
+    # The summary version: 1 as signed, n after n - 1 amendments.
+    version: Mapped[int] = mapped_column(Integer)
+    physician_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    acknowledged_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    visit: Mapped[Visit] = relationship()
+    physician: Mapped[User] = relationship()

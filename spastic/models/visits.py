@@ -177,6 +177,7 @@ class Draft(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    updated_session: Mapped[str | None] = mapped_column(String(64))  # the page that saved last
     consumed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     version: Mapped[int] = mapped_column(Integer, default=1)
     discarded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -192,13 +193,18 @@ class Draft(Base):
 
 
 class SummaryDocument(Base):
-    """A signed visit's PDF summary, rendered once and served from here (by content hash)."""
+    """One version of a signed visit's PDF summary, rendered once and served from here.
+
+    Version 1 is the summary as signed; version n follows the visit's (n - 1)th amendment.
+    Exactly one stored PDF per version.
+    """
 
     __tablename__ = "summary_document"
-    __table_args__ = (UniqueConstraint("visit_id", "content_key"),)
+    __table_args__ = (UniqueConstraint("visit_id", "version"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     visit_id: Mapped[int] = mapped_column(ForeignKey("visit.id"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
     content_key: Mapped[str] = mapped_column(String(64))  # hash of what the PDF shows
     sha256: Mapped[str] = mapped_column(String(64))
     size: Mapped[int] = mapped_column(Integer)

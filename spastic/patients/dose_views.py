@@ -8,7 +8,7 @@ from flask_login import current_user, login_required
 
 from spastic import audit
 from spastic.access import patient_for
-from spastic.clinical import dosing, scales
+from spastic.clinical import dosing
 from spastic.errors import reshow_on_expired_form
 from spastic.extensions import db
 from spastic.patients.forms import DoseChangeForm
@@ -30,7 +30,6 @@ def new(patient_id: int):
         in_force = dosing.dose_in_force(as_pure_changes(patient.dose_changes), date.today())
         form.effective_date.data = date.today()
         form.route.data = in_force.route if in_force else "oral"
-        form.unit.data = dosing_unit(form.route.data)
     elif form.validate_on_submit_with(today=date.today()):
         _change, created = add_dose_change(patient, form.as_entry(), current_user, key[:64])
         db.session.commit()
@@ -43,8 +42,3 @@ def new(patient_id: int):
     return render_template(
         "patients/dose_form.html", form=form, patient=patient, submission_key=key
     )
-
-
-def dosing_unit(route: str | None) -> str:
-    """Return the unit a route is dosed in (mg/day oral, mcg/day intrathecal)."""
-    return scales.ROUTE_UNITS.get(route or "oral", "mg/day")

@@ -26,7 +26,11 @@ from wtforms.validators import (
 from spastic.clinical import dosing, scales
 from spastic.fields import CheckboxList, choices
 
-DOSE_UNITS = {"mg/day": "mg/day", "mcg/day": "mcg/day", "mL/day": "mL/day (volume)"}
+# The unit follows the route (oral mg/day, intrathecal mcg/day): there is no unit to choose, so
+# none can be wrong, and never mL. The route's choice says which unit the dose is in.
+ROUTE_CHOICES = {
+    code: f"{label} · {scales.ROUTE_UNITS[code]}" for code, label in scales.ROUTES.items()
+}
 
 
 @dataclass(frozen=True)
@@ -161,9 +165,12 @@ class DoseChangeForm(FlaskForm):
         validators=[InputRequired("Enter the date the change takes effect.")],
         format="%Y-%m-%d",
     )
-    route = RadioField("Route", choices=choices(scales.ROUTES), validators=[Optional()])
-    daily_dose = StringField("Total daily dose", validators=[Length(max=12)])
-    unit = SelectField("Unit", choices=choices(DOSE_UNITS), validators=[Optional()])
+    route = RadioField("Route", choices=choices(ROUTE_CHOICES), validators=[Optional()])
+    daily_dose = StringField(
+        "Total daily dose",
+        validators=[Length(max=12)],
+        description="The total per day, in the route's unit: mg/day oral, mcg/day intrathecal.",
+    )
     stopped = BooleanField("Baclofen stopped (dose 0)")
     schedule = StringField(
         "Schedule", validators=[Length(max=120)], description="e.g. 10 mg three times a day"
@@ -192,15 +199,21 @@ class DoseChangeForm(FlaskForm):
         problems = dosing.check_dose_entry(
             route=self.route.data or None,
             daily_dose=dose if dose is not None else Decimal(0),
-            unit=self.unit.data or None,
+            unit=self.unit,
             effective_date=self.effective_date.data,
             today=today,
             stopping=bool(self.stopped.data),
         )
+        problems.pop("unit", None)  # the unit follows the route; a missing route says so itself
         for name, message in problems.items():
             field = getattr(self, name)
             field.errors = [*field.errors, message]
         return valid and not problems
+
+    @property
+    def unit(self) -> str | None:
+        """The unit of the daily dose: the route's (None until a route is chosen)."""
+        return scales.ROUTE_UNITS.get(self.route.data or "")
 
     def as_entry(self) -> DoseEntry:
         dose = parse_decimal(self.daily_dose.data)
@@ -208,7 +221,7 @@ class DoseChangeForm(FlaskForm):
             effective_date=self.effective_date.data,
             route=self.route.data,
             daily_dose=Decimal(0) if self.stopped.data else dose,
-            unit=self.unit.data,
+            unit=self.unit,
             stopped=bool(self.stopped.data),
             schedule=(self.schedule.data or "").strip(),
             formulation=(self.formulation.data or "").strip(),

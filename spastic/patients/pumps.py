@@ -19,7 +19,7 @@ from spastic.patients.pump_forms import PumpEntry, RefillEntry
 from spastic.patients.regimen import as_pure_changes
 
 NO_DOSE = (
-    "No intrathecal dose (mcg/day) is in force on {day:%d %b %Y}. The refill's concentration "
+    "No intrathecal dose (mcg/day) is in force on {day:%-d %b %Y}. The refill's concentration "
     "alone says nothing about what the pump delivers: record the programmed daily dose first."
 )
 

@@ -8,7 +8,6 @@ from sqlalchemy import func, or_
 
 from spastic import audit
 from spastic.access import patient_for, role_required, visible_patients
-from spastic.clinical import dosing
 from spastic.errors import reshow_on_expired_form
 from spastic.extensions import db
 from spastic.fields import choices
@@ -23,7 +22,7 @@ from spastic.patients.records import (
     snapshot,
     update_patient,
 )
-from spastic.patients.regimen import as_pure_changes
+from spastic.patients.regimen import regimen_of
 
 bp = Blueprint("patients", __name__, url_prefix="/patients")
 SEARCH_LIMIT = 50
@@ -64,7 +63,7 @@ def new():
 def detail(patient_id: int):
     """Show a patient: details, care team, regimen timeline and the dose in force today."""
     patient = patient_for(current_user, patient_id)
-    in_force = dosing.dose_in_force(as_pure_changes(patient.dose_changes), date.today())
+    in_force = regimen_of(patient, date.today())
     pump = pumps.pump_view(patient, date.today())
     audit.record("view", entity="patient", entity_id=patient.id, patient_id=patient.id)
     db.session.commit()

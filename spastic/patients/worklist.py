@@ -17,6 +17,7 @@ from spastic.clinical.dosing import Flag
 from spastic.extensions import db
 from spastic.models import DoseChange, Draft, Patient, Pump, User, Visit
 from spastic.patients import pumps
+from spastic.patients.awaiting import awaiting_by_patient
 
 FILTERS = {
     "all": "Everyone",
@@ -38,6 +39,7 @@ class Row:
     draft_open: bool
     pump: pumps.PumpView | None
     flags: tuple[Flag, ...]
+    summaries_awaiting: int = 0  # signed summaries no care-team physician has acknowledged
 
     @property
     def refill_due(self) -> date | None:
@@ -79,6 +81,7 @@ def rows(user: User, today: date, show: str = "all") -> list[Row]:
         )
     )
     pump_views = _pump_views(ids, today)
+    awaiting = awaiting_by_patient(ids)
     mine = _mine(user, ids) if show == "mine" else None
     clinic = user.clinic
     result = []
@@ -104,6 +107,7 @@ def rows(user: User, today: date, show: str = "all") -> list[Row]:
             p.id in drafts,
             view,
             flags,
+            awaiting.get(p.id, 0),
         )
         if _shown(row, show, mine):
             result.append(row)

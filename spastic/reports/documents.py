@@ -1,10 +1,12 @@
 """The physician's PDF visit summary: stored when a visit is signed or amended, served from storage.
 
-A signed visit's summary is frozen: it is rendered once, when the signature (or an amendment,
-a new version) is committed, and every download, share-link opening and FHIR DocumentReference
-serves that stored copy, whatever was entered since. Downloads never write: a signed visit with
-no stored copy (signed before this rule, or whose rendering failed) is rendered for each
-download and not stored; a draft is always rendered afresh, marked DRAFT.
+A signed visit's summary is frozen: each version (1 as signed, one more per amendment) is
+rendered once, when its signature or amendment is committed, from what was known then
+(`known`), and every download, share-link opening and FHIR DocumentReference serves that one
+stored copy (the same bytes, the same SHA-256), whatever was entered since. Downloads never
+write: a signed version with no stored copy (signed before this rule, or whose rendering
+failed) is rendered, from the same cut-off, for each download and not stored; a draft is
+always rendered afresh, marked DRAFT.
 """
 
 import hashlib
@@ -15,11 +17,13 @@ from flask import Response, abort, current_app, render_template, send_file
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import defer
 
 from spastic.exports.facts import visit_bundle_for
 from spastic.extensions import db
 from spastic.models import SummaryDocument, Visit, utcnow
 from spastic.reports import pdf
+from spastic.reports.known import Known, dose_changes_known, known_for
 from spastic.reports.summary import summary_context
 from spastic.trends.charts import data_uri, trend_chart
 
@@ -30,22 +34,37 @@ DRAFT_CSS = (
 )
 
 
-def summary_pdf_bytes(visit: Visit) -> bytes:
-    """Return the summary PDF to serve: a signed visit's newest stored copy, else a rendering."""
+def summary_pdf_bytes(visit: Visit, version: int | None = None) -> bytes:
+    """Return the PDF of one summary version (the newest by default): its stored copy, else a
+    rendering of that version (not stored: a download writes nothing).
+
+    Raises ValueError for a version the visit does not have.
+    """
+    known = known_for(visit, version)
     if visit.status == "signed":
         stored = db.session.scalar(
-            select(SummaryDocument.pdf)
-            .where(SummaryDocument.visit_id == visit.id)
-            .order_by(SummaryDocument.id.desc())
-            .limit(1)
+            select(SummaryDocument.pdf).where(
+                SummaryDocument.visit_id == visit.id, SummaryDocument.version == known.version
+            )
         )
         if stored is not None:
             return stored
-    return _rendered(visit, store=False)
+    return _rendered(visit, known, store=False)
+
+
+def stored_versions(visit: Visit) -> dict[int, SummaryDocument]:
+    """The visit's stored summary versions (without their bytes loaded), by version."""
+    rows = db.session.scalars(
+        select(SummaryDocument)
+        .where(SummaryDocument.visit_id == visit.id)
+        .options(defer(SummaryDocument.pdf))
+        .order_by(SummaryDocument.version)
+    )
+    return {row.version: row for row in rows}
 
 
 def store_summary(visit_id: int) -> None:
-    """Render and keep the summary of a visit's signed version (after a sign or amendment).
+    """Render and keep the newest summary version of a signed visit (after a sign or amendment).
 
     Called once the signature is committed: a rendering that fails leaves the visit signed
     and its summary rendered at each download instead, and is logged.
@@ -54,26 +73,19 @@ def store_summary(visit_id: int) -> None:
     if visit is None or visit.status != "signed":
         return
     try:
-        _rendered(visit, store=True)
+        _rendered(visit, known_for(visit), store=True)
         db.session.commit()
     except Exception:  # the signature stands; the summary is rendered on download instead
         db.session.rollback()
         current_app.logger.exception("summary of visit %s not stored", visit_id)
 
 
-def _rendered(visit: Visit, *, store: bool) -> bytes:
-    """Render the summary; with `store`, keep it (once per content) in the session."""
-    context, attachment = summary_sources(visit)
+def _rendered(visit: Visit, known: Known, *, store: bool) -> bytes:
+    """Render one summary version; with `store`, keep it (once per version) in the session."""
+    context, attachment = summary_sources(visit, known)
     # The chart is a pure function of the trend (its SVG has random ids), so the key leaves it out.
     skeleton = render_template("reports/summary.html", chart_uri="", **context)
     key = hashlib.sha256(skeleton.encode() + attachment.content).hexdigest()
-    stored = db.session.scalar(
-        select(SummaryDocument).where(
-            SummaryDocument.visit_id == visit.id, SummaryDocument.content_key == key
-        )
-    )
-    if stored is not None:
-        return stored.pdf
     chart = data_uri(trend_chart(context["trend"], width=720, height=300))
     html = render_template("reports/summary.html", chart_uri=chart, **context)
     page_css, signed, visit_id = _page_css(visit), visit.status == "signed", visit.id
@@ -85,14 +97,15 @@ def _rendered(visit: Visit, *, store: bool) -> bytes:
     except pdf.RenderTimeout:
         abort(503)
     if store and signed:  # a draft changes: never stored
-        _store(visit_id, key, body)
+        _store(visit_id, known.version, key, body)
     return body
 
 
-def _store(visit_id: int, key: str, body: bytes) -> None:
-    """Keep the rendering; a concurrent first download of the same content stores it once."""
+def _store(visit_id: int, version: int, key: str, body: bytes) -> None:
+    """Keep the rendering; a second rendering of the same version (at once) stores nothing."""
     values = {
         "visit_id": visit_id,
+        "version": version,
         "content_key": key,
         "sha256": hashlib.sha256(body).hexdigest(),
         "size": len(body),
@@ -101,7 +114,7 @@ def _store(visit_id: int, key: str, body: bytes) -> None:
     }
     insert = sqlite_insert if db.session.get_bind().dialect.name == "sqlite" else pg_insert
     statement = insert(SummaryDocument).values(**values)
-    db.session.execute(statement.on_conflict_do_nothing(index_elements=["visit_id", "content_key"]))
+    db.session.execute(statement.on_conflict_do_nothing(index_elements=["visit_id", "version"]))
 
 
 def pdf_response(visit: Visit, body: bytes) -> Response:
@@ -123,10 +136,11 @@ def pdf_response(visit: Visit, body: bytes) -> Response:
     return response
 
 
-def summary_sources(visit: Visit) -> tuple[dict, pdf.Attachment]:
-    """The summary's template context and its embedded FHIR Bundle (machine-readable copy)."""
-    context = summary_context(visit, visit.patient.clinic)
-    bundle = visit_bundle_for(visit)
+def summary_sources(visit: Visit, known: Known) -> tuple[dict, pdf.Attachment]:
+    """One version's template context and its embedded FHIR Bundle (machine-readable copy),
+    both from what was known when it was made."""
+    context = summary_context(visit, visit.patient.clinic, known)
+    bundle = visit_bundle_for(visit, known.own_at, dose_changes_known(visit, known))
     content = json.dumps(bundle, indent=1, sort_keys=True).encode()
     return context, pdf.Attachment(
         "visit-fhir-r4.json", content, "FHIR R4 Bundle of this visit", "application/fhir+json"

@@ -11,13 +11,16 @@ from datetime import date
 from spastic.clinical import scales
 from spastic.clinical.comparison import Comparison
 from spastic.clinical.scoring import Trend, VisitTrend, compute_trend
+from spastic.clinical.verdict import mcid_caveat
 from spastic.models import Visit
 from spastic.patients import pumps
 from spastic.patients.regimen import as_pure_changes
+from spastic.reports.known import Known, dose_changes_known, known_for, records_until
 from spastic.trends.charts import chart_series
-from spastic.trends.presenter import change_rows, patient_context, regimen_label
-from spastic.visits.content import as_record, carried_in, effective_content, signed_visits
+from spastic.trends.presenter import change_rows, patient_context, regimen_label, verdict_of
+from spastic.visits.content import carried_in, effective_content
 from spastic.visits.labels import label_for, tardieu_display
+from spastic.visits.side_effects import side_effect_summary
 
 
 @dataclass(frozen=True)
@@ -32,16 +35,14 @@ class MasLine:
     carried_from: date | None = None  # kept from that visit, not re-examined
 
 
-def trend_until(visit: Visit) -> Trend:
-    """The trend of the signed visits up to this one, with this one last even if unsigned."""
-    earlier = [
-        v
-        for v in signed_visits(visit.patient_id)
-        if (v.visit_date, v.id) <= (visit.visit_date, visit.id) and v.id != visit.id
-    ]
-    records = [as_record(v) for v in [*earlier, visit]]
-    patient = visit.patient
-    return compute_trend(records, as_pure_changes(patient.dose_changes), patient_context(patient))
+def trend_until(visit: Visit, known: Known | None = None, signed: list | None = None) -> Trend:
+    """The trend of the signed visits up to this one, with this one last even if unsigned,
+    from what was known when this summary version was made (see `known`); `signed`: the
+    patient's signed visits, if loaded already."""
+    known = known or known_for(visit)
+    records = records_until(visit, known, signed)
+    changes = as_pure_changes(dose_changes_known(visit, known))
+    return compute_trend(records, changes, patient_context(visit.patient))
 
 
 def mas_lines(trend: Trend, carried: dict | None = None) -> list[MasLine]:
@@ -76,11 +77,12 @@ def mas_lines(trend: Trend, carried: dict | None = None) -> list[MasLine]:
     return lines
 
 
-def summary_context(visit: Visit, clinic) -> dict:
-    """Everything the summary template prints, computed once."""
-    trend = trend_until(visit)
+def summary_context(visit: Visit, clinic, known: Known | None = None) -> dict:
+    """Everything the summary template prints (of one version: the newest), computed once."""
+    known = known or known_for(visit)
+    trend = trend_until(visit, known)
     latest: VisitTrend = trend.latest
-    content = effective_content(visit)
+    content = effective_content(visit, known.own_at)
     previous_date = trend.visits[-2].summary.visit_date if len(trend.visits) > 1 else None
     return {
         "visit": visit,
@@ -90,21 +92,22 @@ def summary_context(visit: Visit, clinic) -> dict:
         "draft": visit.status != "signed",
         "trend": trend,
         "regimen": regimen_label(latest.doses),
-        "dose_changes": _changes_between(visit, previous_date),
+        "dose_changes": _changes_between(dose_changes_known(visit, known), previous_date),
         "mas": mas_lines(trend, carried_in(content)),
-        "changes": _comparisons(latest),
+        "changes": _comparisons(latest, mcid_caveat(visit.patient.diagnosis)),
+        "verdict": verdict_of(trend, visit.patient, visit.visit_date),
+        "pdf": True,
         "flags": trend.flags,
-        "side_effects": [
-            (scales.SIDE_EFFECTS[k[3:]], v)
-            for k, v in content.items()
-            if k.startswith("se:") and v != "none"
-        ],
+        "side_effects": side_effect_summary(content),
         "tardieu": [
             (label_for(k), tardieu_display(v))
             for k, v in content.items()
             if k.startswith("tardieu:") and v
         ],
-        "amendments": [(a, json.loads(a.changes)) for a in visit.amendments],
+        "amendments": [
+            (a, json.loads(a.changes)) for a in visit.amendments[: known.amendment_count]
+        ],
+        "summary_version": known.version,
         "label_for": label_for,
         "chart_series": chart_series(trend),
         "previous_date": previous_date,
@@ -112,26 +115,22 @@ def summary_context(visit: Visit, clinic) -> dict:
     }
 
 
-def _comparisons(latest: VisitTrend) -> list[tuple[str, Comparison, list]]:
+def _comparisons(latest: VisitTrend, caveat: str | None) -> list[tuple[str, Comparison, list]]:
     found = []
     if latest.vs_previous is not None:
-        found.append(
-            ("Since the previous visit", latest.vs_previous, change_rows(latest.vs_previous))
-        )
+        rows = change_rows(latest.vs_previous, caveat)
+        found.append(("Since the previous visit", latest.vs_previous, rows))
     if latest.vs_baseline is not None and (
         latest.vs_previous is None
         or latest.vs_baseline.reference_visit_id != latest.vs_previous.reference_visit_id
     ):
-        found.append(("Since baseline", latest.vs_baseline, change_rows(latest.vs_baseline)))
+        rows = change_rows(latest.vs_baseline, caveat)
+        found.append(("Since baseline", latest.vs_baseline, rows))
     return found
 
 
-def _changes_between(visit: Visit, since: date | None) -> list:
-    return [
-        c
-        for c in visit.patient.dose_changes
-        if c.effective_date <= visit.visit_date and (since is None or c.effective_date > since)
-    ]
+def _changes_between(changes: list, since: date | None) -> list:
+    return [c for c in changes if since is None or c.effective_date > since]
 
 
 def _reference_grades(trend: Trend, position: int) -> dict:

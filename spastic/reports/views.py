@@ -1,6 +1,6 @@
 """The summary PDF route, and the summary kept when a visit is signed or amended."""
 
-from flask import Blueprint
+from flask import Blueprint, abort, request
 from flask_login import current_user, login_required
 
 from spastic import audit
@@ -21,9 +21,23 @@ def _store_signed_summary(_app, visit_id: int) -> None:
 @bp.get("/visits/<int:visit_id>/summary.pdf")
 @login_required
 def summary_pdf(visit_id: int):
-    """Return the visit summary PDF (DRAFT on every page until the visit is signed)."""
+    """Return the visit summary PDF, the newest version or `?version=n` (DRAFT until signed)."""
     visit = visit_for(current_user, visit_id)
-    response = pdf_response(visit, summary_pdf_bytes(visit))
-    audit.record("download_pdf", entity="visit", entity_id=visit.id, patient_id=visit.patient_id)
+    version = request.args.get("version", type=int)
+    if "version" in request.args and version is None:
+        abort(404)
+    try:
+        body = summary_pdf_bytes(visit, version)
+    except ValueError:
+        abort(404)
+    response = pdf_response(visit, body)
+    changes = {"version": (None, version)} if version is not None else None
+    audit.record(
+        "download_pdf",
+        entity="visit",
+        entity_id=visit_id,
+        patient_id=visit.patient_id,
+        changes=changes,
+    )
     db.session.commit()
     return response

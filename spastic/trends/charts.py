@@ -103,7 +103,7 @@ def chart_series(trend: Trend) -> list[Series]:
             for v in visits
             if (composite := v.summary.composites[limb]).count
         ]
-        found.append((limb, f"{title}, mean MAS index (0-5)", points))
+        found.append((limb, f"{title}, mean of MAS grade indexes (0-5)", points))
     for measure, title in (("pain_now", "Pain now"), ("pain_worst", "Worst pain in 24 h")):
         points = [
             (v.summary.visit_date, pain)
@@ -158,7 +158,7 @@ def trend_chart(trend: Trend, width: int = 800, height: int = 440) -> str:
         chart.add(
             s.title, list(s.values), secondary=s.secondary, stroke_style=stroke, show_dots=dots
         )
-    axes = ("MAS index · pain", units) if tone_and_pain else (units, "")
+    axes = ("Mean grade index (0-5) · pain", units) if tone_and_pain else (units, "")
     chart.add_xml_filter(_self_contained(describe(trend), width, axes))
     return chart.render(is_unicode=True)
 
@@ -224,8 +224,8 @@ def describe(trend: Trend) -> str:
         return "Baclofen daily dose over time; no signed visits yet."
     first, last = trend.visits[0].summary.visit_date, trend.visits[-1].summary.visit_date
     return (
-        f"Mean MAS index per limb, pain and baclofen daily dose at {len(trend.visits)} "
-        f"signed visits from {first:%-d %b %Y} to {last:%-d %b %Y}."
+        f"Mean of MAS grade indexes (0-5) per limb, pain and baclofen daily dose at "
+        f"{len(trend.visits)} signed visits from {first:%-d %b %Y} to {last:%-d %b %Y}."
     )
 
 

@@ -7,13 +7,15 @@ rest turns the pure results into display rows without recomputing anything.
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 from types import SimpleNamespace
 
 from spastic.clinical import scales
-from spastic.clinical.comparison import Comparison, CompositeChange
+from spastic.clinical.comparison import CHEN_SET_WORDS, Comparison, CompositeChange
 from spastic.clinical.dosing import SEVERITIES, DoseChange, Flag, format_dose
 from spastic.clinical.pain import PainChange
 from spastic.clinical.records import PatientContext, VisitRecord
+from spastic.clinical.regimen import describe_regimen
 from spastic.clinical.scoring import (
     Trend,
     VisitTrend,
@@ -22,6 +24,7 @@ from spastic.clinical.scoring import (
     format_index,
     format_percent,
 )
+from spastic.clinical.verdict import Verdict, verdict
 from spastic.models import Patient
 from spastic.patients.regimen import as_pure_changes
 from spastic.visits.content import as_record, signed_visits
@@ -38,6 +41,9 @@ STATUS = {
     "not_compared": ("·", "Assessed once"),
 }
 SCOPE_LABELS = {"upper": "Upper limb", "lower": "Lower limb", "all": "All sides"}
+# A mean of 0-5 indexes is not a grade: every label says so, so it is never read as one.
+MEAN_LABEL = "mean of grade indexes, 0-5"
+CHEN_SET_LABELS = CHEN_SET_WORDS
 SEVERITY_LABELS = {"urgent": "Urgent", "warning": "Warning", "caution": "Caution", "info": "Info"}
 
 
@@ -60,13 +66,7 @@ def load_trend(patient: Patient) -> Trend:
 
 def regimen_label(doses: Mapping[str, DoseChange]) -> str:
     """The regimen in force at a visit, e.g. "45 mg/day oral"; routes never summed."""
-    if not doses:
-        return "no baclofen recorded"
-    return " + ".join(
-        f"{format_dose(change.daily_dose)} {scales.ROUTE_UNITS[route]} "
-        f"{scales.ROUTES[route].lower()}"
-        for route, change in doses.items()
-    )
+    return describe_regimen(doses)
 
 
 @dataclass(frozen=True)
@@ -83,13 +83,22 @@ class ChangeRow:
     important: bool  # reaches the MCID, or a clinically important pain change
 
 
-def composite_row(change: CompositeChange) -> ChangeRow:
-    """Describe a composite change with its MCID verdict (Chen 2019)."""
+def composite_row(change: CompositeChange, caveat: str | None = None) -> ChangeRow:
+    """Describe a composite change: a Chen 2019 set judged against its MCID (with the caveat
+    for a diagnosis other than stroke), any other composite as descriptive."""
     verdict = f"{STATUS[change.direction][1]}, {change.mcid_label}"
     if change.direction == "unchanged":
-        verdict = "Unchanged"
+        verdict = "Unchanged" + ("" if change.mcid else f", {change.mcid_label}")
+    if change.mcid and caveat:
+        verdict += f"; {caveat}"
+    measure = f"{SCOPE_LABELS[change.scope]}, {MEAN_LABEL}"
+    if change.mcid:
+        measure = (
+            f"{SCOPE_LABELS[change.scope]}, Chen 2019 set ({CHEN_SET_LABELS[change.scope]}), "
+            f"{MEAN_LABEL}"
+        )
     return ChangeRow(
-        f"{SCOPE_LABELS[change.scope]}, mean index",
+        measure,
         f"{change.count} side{'s' if change.count != 1 else ''} in common",
         format_index(change.before),
         format_index(change.after),
@@ -119,9 +128,11 @@ def pain_row(change: PainChange) -> ChangeRow:
     )
 
 
-def change_rows(comparison: Comparison) -> list[ChangeRow]:
-    """The composites per limb (and all sides), then pain now and worst."""
-    rows = [
+def change_rows(comparison: Comparison, caveat: str | None = None) -> list[ChangeRow]:
+    """The Chen 2019 sets (MCID judged), the composites per limb and all sides (descriptive),
+    then pain now and worst."""
+    rows = [composite_row(c, caveat) for c in comparison.chen.values()]
+    rows += [
         composite_row(c) for s in ("upper", "lower", "all") if (c := comparison.composites.get(s))
     ]
     rows += [pain_row(p) for p in (comparison.pain_now, comparison.pain_worst) if p is not None]
@@ -184,3 +195,8 @@ def assessed_scopes(trend: Trend) -> list[str]:
         for scope in SCOPE_LABELS
         if any(v.summary.composites[scope].count for v in trend.visits)
     ]
+
+
+def verdict_of(trend: Trend, patient: Patient, as_of: date) -> Verdict:
+    """The verdict block of a trend on a date: today on the trend page, the visit date in a PDF."""
+    return verdict(trend, patient_context(patient), as_of)

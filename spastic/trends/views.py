@@ -32,6 +32,7 @@ def show(patient_id: int):
         chart_series=charts.chart_series(trend),
         chart_alt=charts.describe(trend),
         view=presenter,
+        verdict=presenter.verdict_of(trend, patient, date.today()),
         fmt=presenter.FORMAT,
         grid_start=0 if request.args.get("all") else max(0, len(trend.visits) - GRID_COLUMNS),
         pump=pumps.pump_view(patient, date.today()),

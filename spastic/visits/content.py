@@ -57,10 +57,12 @@ def content_of(visit: Visit) -> dict:
     return content
 
 
-def effective_content(visit: Visit) -> dict:
-    """Return the content with every amendment applied in order."""
+def effective_content(visit: Visit, known_at=None) -> dict:
+    """Return the content with every amendment applied in order (those made by `known_at`)."""
     content = content_of(visit)
     for amendment in visit.amendments:
+        if known_at is not None and amendment.created_at > known_at:
+            continue
         for key, (_old, new) in json.loads(amendment.changes).items():
             content[key] = new
             if key.startswith("carried:") and new is None:  # re-examined in the amendment
@@ -106,9 +108,9 @@ def payload_from_content(content: dict) -> dict:
     return payload
 
 
-def as_record(visit: Visit) -> VisitRecord:
-    """Hand a visit (with amendments applied) to the pure scoring code."""
-    content = effective_content(visit)
+def as_record(visit: Visit, known_at=None) -> VisitRecord:
+    """Hand a visit (with amendments applied, those made by `known_at`) to the pure scoring."""
+    content = effective_content(visit, known_at)
     grades = {}
     side_effects = {}
     for key, value in content.items():

@@ -102,7 +102,8 @@ class BaseVisitForm(FlaskForm):
     def validate_penn_severity(self, field):
         if field.data is not None and (self.penn_frequency.data in (None, "0")):
             raise ValidationError(
-                "Severity is recorded only when spasms occur: set a frequency above 0 first."
+                "Severity is recorded only when spasms occur: clear the severity, "
+                "or set a frequency above 0."
             )
 
 
@@ -209,22 +210,48 @@ def _int(value: str | None) -> int | None:
     return None if value is None else int(value)
 
 
+@dataclass(frozen=True)
+class ErrorGroup:
+    """One problem shared by several fields: one line of the error summary (`_macros.html`)."""
+
+    message: str
+    fields: tuple[str, ...]  # the fields' names (= ids), in form order
+    field_message: str  # the message each field shows beside it
+
+
 def check_carried(form, carried: dict) -> bool:
     """Refuse grades carried forward that were neither kept, cleared nor changed today.
 
-    `carried` maps (muscle, side) to (grade, visit date) from the last signed visit.
+    `carried` maps (muscle, side) to (grade, visit date) from the last signed visit. Each
+    such field gets its message; the error summary names them once (`form.error_groups`).
     """
-    ok = True
+    pending = []
     selected = set(form.muscles.data or ())
-    for (muscle, side), (grade, when) in carried.items():
-        if muscle not in selected:
-            continue
-        state = form[carry_name(muscle, side)].data or "pending"
-        if state == "pending" and form[mas_name(muscle, side)].data == grade:
-            field = form[mas_name(muscle, side)]
-            field.errors = [*field.errors, f"Keep or clear the grade carried from {when:%-d %b}."]
-            ok = False
-    return ok
+    for muscle in scales.MUSCLES:
+        for side in scales.SIDES:
+            grade, when = carried.get((muscle.code, side), (None, None))
+            if muscle.code not in selected or grade is None:
+                continue
+            state = form[carry_name(muscle.code, side)].data or "pending"
+            if state == "pending" and form[mas_name(muscle.code, side)].data == grade:
+                pending.append((form[mas_name(muscle.code, side)], when))
+    groups = {}
+    for field, when in pending:
+        day = f"{when:%-d %b}"
+        message = f"Keep or clear the grade carried from {day}."
+        field.errors = [*field.errors, message]
+        groups.setdefault((day, message), []).append(field.name)
+    form.error_groups = [
+        ErrorGroup(
+            f"Keep or clear the {len(names)} grades carried from {day}."
+            if len(names) > 1
+            else f"{form[names[0]].label.text}: {message}",
+            tuple(names),
+            message,
+        )
+        for (day, message), names in groups.items()
+    ]
+    return not pending
 
 
 def as_visit_input(form) -> VisitInput:

@@ -3,12 +3,12 @@
 import json
 from datetime import date
 
-from spastic.clinical import dosing, scales
+from spastic.clinical import scales
 from spastic.extensions import db
 from spastic.filters import datetime_local, time_local
 from spastic.models import Draft, Visit, utcnow
 from spastic.patients.history import is_stale
-from spastic.patients.regimen import as_pure_changes
+from spastic.patients.regimen import regimen_of
 from spastic.visits.content import (
     carried_grades,
     carried_in,
@@ -17,11 +17,12 @@ from spastic.visits.content import (
     signed_visits,
 )
 from spastic.visits.labels import label_for
+from spastic.visits.side_effects import side_effect_summary
 
 
-def dose_on(patient, when: date | None):
-    """Return the regimen in force on a date (None before any change)."""
-    return dosing.dose_in_force(as_pure_changes(patient.dose_changes), when or date.today())
+def dose_on(patient, when: date | None) -> str:
+    """The regimen in force on a date, in words ("60 mg/day oral + 200 mcg/day intrathecal")."""
+    return regimen_of(patient, when or date.today()).label
 
 
 def form_context(form, draft: Draft) -> dict:
@@ -205,9 +206,5 @@ def visit_page_context(visit: Visit) -> dict:
         "dose": dose_on(visit.patient, visit.visit_date),
         "amendments": amendments,
         "tardieu": {k: v for k, v in content.items() if k.startswith("tardieu:") and v},
-        "side_effects": [
-            (scales.SIDE_EFFECTS[k[3:]], v)
-            for k, v in content.items()
-            if k.startswith("se:") and k[3:] in scales.SIDE_EFFECTS
-        ],
+        "side_effects": side_effect_summary(content),
     }

@@ -14,7 +14,6 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from spastic import audit
-from spastic.clinical import scales
 from spastic.extensions import db
 from spastic.models import (
     Draft,
@@ -34,12 +33,11 @@ from spastic.visits.content import (
     payload_from_content,
 )
 from spastic.visits.forms import VisitInput, carry_name, draft_problems, mas_name
+from spastic.visits.muscles import first_selection, remember_usual_set
 
 # Sent (with visit_id) once a signature or an amendment is committed: the reports package
 # stores the summary PDF of that version then, so no download ever writes (a GET never does).
 summary_due = Namespace().signal("summary-due")
-
-DEFAULT_MUSCLES = tuple(m.code for m in scales.MUSCLES if m.limb == "lower")
 
 
 class VersionConflict(Exception):
@@ -202,7 +200,7 @@ def submit(
         )
     draft.consumed_at = utcnow()
     draft.visit_id = visit.id
-    visit.patient.usual_muscles = json.dumps(list(visit_input.muscles))
+    remember_usual_set(visit.patient, visit_input.muscles)
     db.session.flush()
     return visit
 
@@ -267,7 +265,7 @@ def apply_input(visit: Visit, data: VisitInput, carried_from: dict | None = None
 
 
 def _new_visit_payload(patient: Patient, user: User) -> dict:
-    usual = tuple(json.loads(patient.usual_muscles or "[]")) or DEFAULT_MUSCLES
+    usual = first_selection(patient)
     payload: dict = {
         "visit_date": [date.today().isoformat()],
         "rater": [user.name],

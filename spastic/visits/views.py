@@ -25,6 +25,7 @@ from spastic.accounts import password_checks
 from spastic.errors import reshow_on_expired_form
 from spastic.extensions import db
 from spastic.filters import time_local
+from spastic.visits import autosave as drafts
 from spastic.visits import records as visit_records
 from spastic.visits.content import carried_in, effective_content
 from spastic.visits.forms import VisitForm, as_visit_input, check_carried
@@ -43,7 +44,8 @@ bp = Blueprint("visits", __name__)
 bp.add_app_template_filter(label_for, "content_label")
 bp.add_app_template_filter(tardieu_display)
 bp.add_app_template_filter(draft_words)
-NOT_STORED = {"csrf_token", "version", "submission_key"}
+bp.add_app_template_filter(drafts.status_words, "draft_status")
+NOT_STORED = {"csrf_token", "version", "submission_key", drafts.SESSION_FIELD}
 
 
 def _payload() -> dict:
@@ -66,7 +68,7 @@ def new(patient_id: int):
 @login_required
 def draft(draft_id: int):
     """Show the visit form as last saved on the server."""
-    draft = draft_for(current_user, draft_id)
+    draft = drafts.newest(draft_for(current_user, draft_id))
     if draft.discarded_at is not None:
         flash(discarded_message(draft), "error")
         return redirect(url_for("patients.detail", patient_id=draft.patient_id))
@@ -89,9 +91,7 @@ def autosave(draft_id: int):
         return jsonify(saved=False, visit_url=url_for("signing.review", visit_id=draft.visit_id))
     payload = _payload()
     try:
-        visit_records.save_draft(
-            draft, payload, request.form.get("version", type=int), current_user
-        )
+        drafts.save(draft, payload, request.form.get("version", type=int), current_user)
     except visit_records.VersionConflict as conflict:
         db.session.rollback()
         return jsonify(_conflict_json(conflict, payload, draft)), 409
@@ -105,6 +105,8 @@ def autosave(draft_id: int):
         saved=True,
         version=draft.version,
         saved_at=draft.updated_at.isoformat(),
+        saved_at_local=time_local(draft.updated_at),
+        status=drafts.status_words(draft),
         csrf_token=generate_csrf(),
     )
 
@@ -144,6 +146,7 @@ def submit(draft_id: int):
     if conflict is not None:
         context["conflict"] = conflict_rows(conflict.stored_payload, payload)
         context["conflict_by"] = conflict.saved_by
+        context["conflict_own"] = isinstance(conflict, drafts.OwnEarlierSave)
         if isinstance(conflict, visit_records.SignedMeanwhile):
             context["signed_visit_id"] = conflict.visit_id
     return render_template("visits/form.html", **context), 409 if conflict else 422
@@ -234,6 +237,7 @@ def _saved_elsewhere(draft, payload: dict):
     context = form_context(form, draft)
     context["conflict"] = conflict_rows(json.loads(draft.payload), payload)
     context["conflict_by"] = draft.updated_by.name if draft.updated_by else "Someone"
+    context["conflict_own"] = draft.updated_by_id == current_user.id
     context["saved_visit_id"] = draft.visit_id
     return render_template("visits/form.html", **context), 409
 
@@ -242,7 +246,7 @@ def _keep_input(draft, payload: dict):
     """Store what was posted in the draft; return the conflict if someone saved meanwhile."""
     try:
         version = request.form.get("version", type=int)
-        visit_records.save_draft(draft, payload, version, current_user)
+        drafts.save(draft, payload, version, current_user)
     except visit_records.VersionConflict as conflict:
         db.session.rollback()
         return conflict
@@ -251,7 +255,7 @@ def _keep_input(draft, payload: dict):
         # field must not let a stale or missing version through to the save.
         db.session.rollback()
         try:
-            visit_records.check_version(draft, version)
+            drafts.check(draft, payload, version, current_user)
         except visit_records.VersionConflict as conflict:
             return conflict
     return None
@@ -262,11 +266,17 @@ def _as_pairs(payload: dict) -> list[tuple[str, str]]:
 
 
 def _conflict_json(conflict, payload: dict, draft) -> dict:
+    who = (
+        "You saved other answers in another tab or window"
+        if isinstance(conflict, drafts.OwnEarlierSave)
+        else f"{conflict.saved_by} saved this visit"
+    )
     return {
         "saved": False,
         "conflict": True,
+        "own": isinstance(conflict, drafts.OwnEarlierSave),
         "version": draft.version,
-        "message": f"{conflict.saved_by} saved this visit at "
-        f"{time_local(conflict.saved_at)} while you were editing. Nothing of yours was lost.",
+        "message": f"{who} at {time_local(conflict.saved_at)} while you were editing here. "
+        "Both versions are kept until you choose.",
         "changes": conflict_rows(conflict.stored_payload, payload),
     }

@@ -1,4 +1,4 @@
-// A "Print" button ([data-print]) prints the page as it is; a script file, because the CSP forbids inline handlers.
+// A "Print" button (data-print) opens the browser's print dialog; print.css lays out the paper.
 (function () {
   "use strict";
   document.addEventListener("click", function (event) {

@@ -1,5 +1,7 @@
 // Visit form: autosave to the server draft, offline-safe; carry-forward keep/clear; one submit.
-// Nothing is kept in localStorage or IndexedDB: the page holds the input until the server has it.
+// Nothing of the patient is kept in the browser's storage: the page holds the input until the
+// server has it. Two cookies hold no patient data: the server's last save time (for the offline
+// page) and, for ten seconds as the page is left, the version a last save was sent from.
 (function () {
   "use strict";
 
@@ -10,6 +12,7 @@
   const conflictBox = form.querySelector("[data-conflict]");
   const submitButton = form.querySelector("[data-submit]");
   const url = form.dataset.autosave;
+  const draftPath = new URL(url, window.location.href).pathname.replace(/\/autosave$/, "");
   // The status follows the therapist down the form: it moves beside Save visit, in the sticky bar.
   const bar = submitButton.closest(".sticky-actions");
   if (bar) bar.prepend(statusBox);
@@ -18,12 +21,23 @@
   let blocked = false; // a conflict waits for the user's choice
   let timer = null;
 
-  function say(text) { statusBox.textContent = text; }
+  // This page's edit session: its saves are its own, never "someone else's" (see autosave.py).
+  const session = document.createElement("input");
+  session.type = "hidden";
+  session.name = "edit_session";
+  session.value = Array.from(crypto.getRandomValues(new Uint8Array(16)), function (b) {
+    return b.toString(16).padStart(2, "0");
+  }).join("");
+  form.append(session);
 
-  function hhmm(iso) {
-    const d = iso ? new Date(iso) : new Date();
-    return d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", hour12: false });
+  function cookie(name, value, maxAge) {
+    document.cookie = name + "=" + encodeURIComponent(value) + "; path=" + draftPath
+      + "; samesite=strict" + (maxAge === undefined ? "" : "; max-age=" + maxAge);
   }
+  cookie("spastic-pending-save", "", 0); // this page shows the newest draft: nothing is pending
+  if (statusBox.dataset.savedAt) cookie("spastic-last-saved", statusBox.dataset.savedAt);
+
+  function say(text) { statusBox.textContent = text; }
 
   function body() {
     return new URLSearchParams(new FormData(form));
@@ -32,10 +46,11 @@
   // A tap on Save visit while changes are unsaved first saves the draft, then submits: if the
   // connection has dropped, the page (and the input) stays instead of ending on an error page.
   let submitAfterSave = false;
-  const OFFLINE = "Offline - will save when back";
-  const KEPT_OFFLINE = "Offline - your visit is kept on this page; tap Save visit again when back online";
+  const UNSAVED = "Changes not saved yet…";
+  const OFFLINE = "Offline — changes kept on this page, not yet on the server";
+  const KEPT_OFFLINE = "Offline — your visit is kept on this page, not yet on the server; tap Save visit again when back online";
 
-  async function save(keepalive) {
+  async function save() {
     if (saving || blocked || !dirty) return;
     if (!navigator.onLine) { say(submitAfterSave ? KEPT_OFFLINE : OFFLINE); submitAfterSave = false; return; }
     saving = true;
@@ -43,7 +58,7 @@
     let saved = false;
     try {
       const response = await fetch(url, {
-        method: "POST", body: body(), credentials: "same-origin", keepalive: Boolean(keepalive),
+        method: "POST", body: body(), credentials: "same-origin",
         headers: { "Accept": "application/json" },
       });
       const data = await response.json().catch(function () { return {}; });
@@ -55,12 +70,13 @@
         document.dispatchEvent(new CustomEvent("spastic:server-contact"));
         if (data.csrf_token) form.querySelector("[name=csrf_token]").value = data.csrf_token;
         saved = true;
+        cookie("spastic-last-saved", data.saved_at_local);
         // A change made while this save was on its way is not in it.
-        say(dirty ? "Unsaved changes…" : "Saved at " + hhmm(data.saved_at));
+        say(dirty ? UNSAVED : data.status);
       } else if (response.status === 401) {
         dirty = true;
         blocked = true;
-        say("Logged out after a pause - your input is still on this page. Log in again in a new tab, then come back and tap Save visit.");
+        say("Logged out after a pause - your input is still on this page, not on the server. Log in again in a new tab, then come back and tap Save visit.");
         setTimeout(function () { blocked = false; }, 15000);
       } else if (response.status === 400 && data.csrf_expired) {
         form.querySelector("[name=csrf_token]").value = data.csrf_token;
@@ -75,7 +91,7 @@
         window.location.assign(data.visit_url);
       } else {
         dirty = true;
-        say("Not saved - will retry");
+        say("Not saved on the server yet - will retry; your changes are kept on this page");
       }
     } catch (error) {
       dirty = true;
@@ -89,6 +105,29 @@
       submitAfterSave = false;
       if (saved) form.requestSubmit(submitButton);
     }
+  }
+
+  // The page is being left (reload, closed tab, another page) with changes the server does not
+  // have: send them with keepalive, so the request outlives the page, even while an ordinary
+  // save is still on its way. The next page of this draft waits for it (the pending cookie).
+  function saveAsLeaving() {
+    if (blocked || submitButton.dataset.sent || !(dirty || saving) || !navigator.onLine) return;
+    cookie("spastic-pending-save", draftPath.split("/").pop() + "." + versionInput.value, 10);
+    dirty = false;
+    fetch(url, {
+      method: "POST", body: body(), credentials: "same-origin", keepalive: true,
+      headers: { "Accept": "application/json" },
+    }).then(async function (response) {
+      // Still here (the tab was only hidden): take the answer as an ordinary save's.
+      const data = await response.json().catch(function () { return {}; });
+      if (response.status === 409 && data.conflict) { showConflict(data); return; }
+      if (!(response.ok && data.saved)) { dirty = true; schedule(); return; }
+      cookie("spastic-pending-save", "", 0);
+      cookie("spastic-last-saved", data.saved_at_local);
+      if (Number(data.version) > Number(versionInput.value)) versionInput.value = data.version;
+      if (data.csrf_token) form.querySelector("[name=csrf_token]").value = data.csrf_token;
+      if (!dirty && !saving) say(data.status);
+    }).catch(function () { dirty = true; });
   }
 
   // The server's length limits, shown beside their fields as the field macro renders errors.
@@ -134,10 +173,15 @@
       list.append(item);
     }
     conflictBox.append(list);
+    const note = document.createElement("p");
+    note.textContent = data.own
+      ? "Your answers here are kept on this page; the other tab's are on the server. Choose one."
+      : "Your answers are kept on this page; theirs are on the server. Choose one.";
+    conflictBox.append(note);
     const keep = document.createElement("button");
     keep.type = "button";
     keep.className = "button primary";
-    keep.textContent = "Keep my version";
+    keep.textContent = data.own ? "Keep this tab's version" : "Keep my version";
     keep.addEventListener("click", function () {
       versionInput.value = data.version;
       blocked = false;
@@ -148,11 +192,11 @@
     const reload = document.createElement("button");
     reload.type = "button";
     reload.className = "button";
-    reload.textContent = "Show their version";
-    reload.addEventListener("click", function () { window.location.reload(); });
+    reload.textContent = data.own ? "Show the other tab's version" : "Show their version";
+    reload.addEventListener("click", function () { blocked = false; dirty = false; window.location.reload(); });
     conflictBox.append(keep, reload);
     conflictBox.scrollIntoView({ block: "nearest" });
-    say("Not saved: someone else changed this visit");
+    say(data.own ? "Not saved: this visit has other answers from another tab" : "Not saved: someone else changed this visit");
   }
 
   function schedule() {
@@ -162,7 +206,7 @@
 
   function changed() {
     dirty = true;
-    say("Unsaved changes…");
+    say(UNSAVED);
     schedule();
   }
 
@@ -194,7 +238,6 @@
       return;
     }
     const keep = event.target.closest("[data-keep]");
-    const clear = event.target.closest("[data-clear]");
     const keepAll = event.target.closest("[data-keep-all]");
     if (keep) {
       const row = rowOf(keep);
@@ -202,18 +245,23 @@
       if (radio) radio.checked = true;
       setCarry(row, "kept");
       changed();
-    } else if (clear) {
-      const row = rowOf(clear);
-      row.querySelectorAll("input[type=radio]").forEach(function (r) { r.checked = false; });
-      setCarry(row, "cleared");
-      changed();
     } else if (keepAll) {
+      let kept = 0;
       form.querySelectorAll(".field.mas.pending").forEach(function (row) {
-        if (!row.closest("[hidden]")) setCarry(row, "kept");
+        if (!row.closest("[hidden]")) { setCarry(row, "kept"); kept += 1; }
       });
+      const status = form.querySelector("[data-keep-all-status]");
+      if (status) status.textContent = kept === 1 ? "Kept 1 carried grade" : "Kept " + kept + " carried grades";
       changed();
     }
   });
+
+  // choices.js emptied a group (Clear) or answered the side effects (No side effects).
+  form.addEventListener("spastic:cleared", function (event) {
+    if (event.target.matches(".field.mas")) setCarry(event.target, "cleared");
+    changed();
+  });
+  form.addEventListener("spastic:choices-set", changed);
 
   form.addEventListener("change", function (event) {
     const row = rowOf(event.target);
@@ -253,11 +301,29 @@
     clearTimeout(timer);
   });
 
+
   window.addEventListener("online", function () { if (dirty) save(); });
   window.addEventListener("offline", function () { say(OFFLINE); });
+  // Hidden (another app, the tab switched, the page being left): save now, with keepalive.
   document.addEventListener("visibilitychange", function () {
-    if (document.visibilityState === "hidden" && dirty) save(true);
+    if (document.visibilityState === "hidden") saveAsLeaving();
+  });
+  window.addEventListener("pagehide", saveAsLeaving);
+  window.addEventListener("beforeunload", function (event) {
+    if (submitButton.dataset.sent) return; // Save visit is on its way
+    saveAsLeaving();
+    // Leaving now would lose words: the other version of a conflict not yet chosen, or
+    // changes made offline. The browser asks "Leave site?" first.
+    if (blocked || (dirty && !navigator.onLine)) event.preventDefault();
+  });
+  window.addEventListener("pageshow", function (event) {
+    if (event.persisted) { dirty = true; schedule(); } // back from the cache: check with the server
   });
   setInterval(function () { if (dirty) save(); }, 5000);
-  form.querySelectorAll(".field.mas").forEach(markRow);
+  form.querySelectorAll(".field.mas").forEach(function (row) {
+    const carried = row.dataset.carried;
+    const choice = carried && row.querySelector("input[type=radio][value='" + CSS.escape(carried) + "']");
+    if (choice) choice.closest(".choice").classList.add("carried-choice");
+    markRow(row);
+  });
 })();

@@ -32,7 +32,7 @@ def dose_in_force(mrn: str) -> str:
     row = next(r for r in json.loads(PATIENTS_FILE.read_text()) if r["mrn"] == mrn)
     current = min((d for d in row["regimen"] if d["days_ago"] >= 0), key=lambda d: d["days_ago"])
     number = format(Decimal(str(current["daily_dose"])).normalize(), "f")
-    return f"{number} {ROUTE_UNITS[current['route']]}"
+    return f"{number} {ROUTE_UNITS[current['route']]} {current['route']}"
 
 
 def assert_fits_tablet(page: Page) -> None:

@@ -36,10 +36,11 @@ def open_form_with_conflict(page: Page, base_url: str, patient_id: int) -> None:
     other = page.context.new_page()
     other.goto(page.url)
     other.get_by_role("group", name="Pain now").get_by_role("radio", name="8").tap()
-    expect(other.locator("[data-save-status]")).to_have_text(re.compile("^Saved at"))
+    expect(other.locator("[data-save-status]")).to_have_text(re.compile("^Draft saved"))
     other.close()
     page.get_by_role("group", name="Pain now").get_by_role("radio", name="2", exact=True).tap()
-    expect(page.get_by_role("button", name="Keep my version")).to_be_visible()
+    # The same user in another tab: asked in their own words ("Keep this tab's version").
+    expect(page.get_by_role("button", name="Keep this tab's version")).to_be_visible()
 
 
 def open_unsigned_visit(page: Page, base_url: str, patient_id: int) -> None:

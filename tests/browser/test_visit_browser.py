@@ -15,14 +15,19 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from spastic.clinical import scales
-from spastic.visits.records import DEFAULT_MUSCLES
 from tests.browser.conftest import VIEWPORTS, login, open_visit_form
 from tests.browser.test_patients_browser import assert_fits_tablet
 
+# A first visit of a new demo patient starts from the demo clinic's usual set: the twelve.
+DEFAULT_MUSCLES = scales.STANDARD_MUSCLES
+
 THERAPIST = "therapist@demo.test"
-SAVED = re.compile(r"^Saved at \d\d:\d\d$")
-OFFLINE = "Offline - will save when back"
-KEPT_OFFLINE = "Offline - your visit is kept on this page; tap Save visit again when back online"
+SAVED = re.compile(r"^Draft saved \d\d:\d\d \(not yet a visit\)$")
+OFFLINE = "Offline — changes kept on this page, not yet on the server"
+KEPT_OFFLINE = (
+    "Offline — your visit is kept on this page, not yet on the server; "
+    "tap Save visit again when back online"
+)
 REVIEW_URL = re.compile(r"/visits/\d+/review$")
 
 
@@ -113,7 +118,7 @@ def all_sides(muscles, grades: dict) -> dict[tuple[str, str], str | None]:
 
 
 FULL_VISIT = {
-    ("elbow_flexors", "left"): "1+",
+    ("thumb_flexors", "left"): "1+",
     ("hip_adductors", "left"): "2",
     ("hip_adductors", "right"): "1",
     ("knee_extensors", "right"): "0",
@@ -131,11 +136,13 @@ def test_full_visit_by_taps_only(
     start_visit(page, live_server, patient_id)
     assert_fits_tablet(page)
 
-    # Add a muscle to the usual (lower limb) ones; its right side stays empty: not assessed.
+    # Add a muscle to the clinic's usual twelve; its right side stays empty: not assessed.
     picker = page.locator(".muscle-picker summary")
     picker.tap()
-    page.get_by_role("checkbox", name="Elbow flexors").tap()
-    expect(picker).to_have_text(f"Muscles assessed: {len(DEFAULT_MUSCLES) + 1} of 12 — change")
+    page.get_by_role("checkbox", name="Thumb flexors").tap()
+    expect(picker).to_have_text(
+        f"Muscles assessed: {len(DEFAULT_MUSCLES) + 1} of {len(scales.MUSCLES)} — change"
+    )
     tap_grades(page, FULL_VISIT)
     tap_choice(page, "Pain now", "3")
     tap_choice(page, "Worst pain in the last 24 hours", "7")
@@ -148,7 +155,7 @@ def test_full_visit_by_taps_only(
     visit_id = save_visit(page)
     page.goto(f"{live_server}/visits/{visit_id}")
 
-    muscles = ("elbow_flexors", *DEFAULT_MUSCLES)
+    muscles = scales.muscle_set(("thumb_flexors", *DEFAULT_MUSCLES))
     expected = all_sides(muscles, FULL_VISIT)
     assert grid(page) == {legend(*k): grade or "not assessed" for k, grade in expected.items()}
     shown = facts(page)
@@ -164,7 +171,7 @@ def test_full_visit_by_taps_only(
 
     assert visit_ids(live_database, patient_id) == [visit_id]
     assert stored_grades(live_database, visit_id) == expected
-    assert stored_grades(live_database, visit_id)[("elbow_flexors", "right")] is None
+    assert stored_grades(live_database, visit_id)[("thumb_flexors", "right")] is None
     assert query(
         live_database,
         "SELECT pain_now, pain_worst, penn_frequency, penn_severity, adherence, notes, status"
@@ -305,14 +312,18 @@ def test_a_save_from_another_tab_meanwhile_is_shown_not_overwritten(
 
     tap_grades(page, {("hip_flexors", "left"): "1"})
     conflict = page.locator("[data-conflict]")
-    expect(conflict).to_contain_text("Tess Mills saved this visit at")
+    # The same person in another tab: asked, in their own words, never "Tess Mills saved".
+    expect(conflict).to_contain_text("You saved other answers in another tab or window at")
+    expect(conflict).not_to_contain_text("Tess Mills")
     expect(conflict).to_contain_text("Hip flexors - Left: saved 3, yours 1")
-    expect(save_status(page)).to_have_text("Not saved: someone else changed this visit")
+    expect(save_status(page)).to_have_text(
+        "Not saved: this visit has other answers from another tab"
+    )
     draft_id = int(draft_url.rsplit("/", 1)[1])
     stored = "SELECT payload FROM draft WHERE id = ?"
     assert json.loads(query(live_database, stored, draft_id)[0][0])["mas-hip_flexors-left"] == ["3"]
 
-    page.get_by_role("button", name="Keep my version").tap()
+    page.get_by_role("button", name="Keep this tab's version").tap()
     expect(save_status(page)).to_have_text(SAVED)
     expect(conflict).to_be_hidden()
     assert json.loads(query(live_database, stored, draft_id)[0][0])["mas-hip_flexors-left"] == ["1"]

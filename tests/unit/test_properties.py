@@ -8,9 +8,10 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from spastic.clinical import comparison, dosing, pump, responders, scales
+from spastic.clinical import comparison, dosing, pump, responders, scales, verdict
 from spastic.clinical.comparison import summarise
 from spastic.clinical.dosing import DoseChange, dose_in_force, regimen_on, regimens_on
+from spastic.clinical.regimen import regimen_in_force
 from spastic.clinical.safety import safety_flags
 from spastic.clinical.scoring import PatientContext, VisitRecord, compute_trend
 
@@ -46,7 +47,12 @@ CLINICAL_MD = Path(__file__).parents[3] / "shared" / "CLINICAL.md"
 # Thresholds whose figure is not written as such in the quoted words, with the reason.
 DERIVED = {"taper_days": "1 week, the lower end of 'about 1-2 weeks'"}
 # Spec-defined figures with no CLINICAL.md source: issue #4 sets them. Adding one is a decision.
-SPEC_DEFINED = {"egfr_caution", "correlation_min_visits", "no_response_increases"}
+SPEC_DEFINED = {
+    "egfr_caution",
+    "correlation_min_visits",
+    "no_response_increases",
+    "verdict_min_visits_at_dose",
+}
 
 MUSCLE_SIDES = [(m.code, side) for m in scales.MUSCLES for side in scales.SIDES]
 DAYS = st.dates(min_value=date(2024, 1, 1), max_value=date(2024, 3, 31))
@@ -204,7 +210,13 @@ def _check_cited(threshold: dosing.Threshold) -> None:
 
 
 def test_every_registered_threshold_is_quoted_from_clinical_md_or_spec_defined():
-    registry = dosing.THRESHOLDS + comparison.THRESHOLDS + responders.THRESHOLDS + pump.THRESHOLDS
+    registry = (
+        dosing.THRESHOLDS
+        + comparison.THRESHOLDS
+        + responders.THRESHOLDS
+        + pump.THRESHOLDS
+        + verdict.THRESHOLDS
+    )
     assert len({t.key for t in registry}) == len(registry)
     for threshold in registry:
         _check_cited(threshold)
@@ -251,3 +263,18 @@ def test_regimens_on_many_days_equals_regimen_on_each_day(rows, days):
         for n, (when, route, sequence) in enumerate(rows)
     ]
     assert regimens_on(changes, days) == [regimen_on(changes, day) for day in days]
+
+
+@SETTINGS
+@given(visit_lists(), HISTORIES, PATIENTS, DAYS)
+def test_the_verdict_always_answers_with_a_known_kind_and_the_one_regimen(
+    visits, changes, patient, as_of
+):
+    trend = compute_trend(visits, changes, patient)
+    found = verdict.verdict(trend, patient, as_of)
+    assert found.response.kind in verdict.KINDS
+    if found.response.kind == "too_early":
+        assert found.response.reason  # it always says why
+    assert found.regimen == regimen_in_force(changes, as_of).label
+    assert set(found.new_flags) | set(found.older_flags) == set(trend.flags)
+    assert not set(found.new_flags) & set(found.older_flags)

@@ -27,8 +27,26 @@ def test_mas_grades_have_meanings_and_no_not_assessed_grade():
     assert "less than half" in scales.MAS_MEANINGS["1+"]
 
 
-def test_muscles_are_the_twelve_usual_groups_in_clinical_order():
+def test_muscles_keep_the_twelve_usual_groups_and_add_three_beside_their_joints():
     assert [m.code for m in scales.MUSCLES] == [
+        "shoulder_adductors",
+        "elbow_flexors",
+        "elbow_extensors",
+        "wrist_flexors",
+        "finger_flexors",
+        "thumb_flexors",
+        "hip_flexors",
+        "hip_adductors",
+        "hip_extensors",
+        "hip_internal_rotators",
+        "knee_flexors",
+        "knee_extensors",
+        "ankle_plantarflexors",
+        "ankle_invertors",
+        "toe_flexors",
+    ]
+    assert [m.limb for m in scales.MUSCLES] == ["upper"] * 6 + ["lower"] * 9
+    assert scales.STANDARD_MUSCLES == (
         "shoulder_adductors",
         "elbow_flexors",
         "elbow_extensors",
@@ -41,8 +59,7 @@ def test_muscles_are_the_twelve_usual_groups_in_clinical_order():
         "knee_extensors",
         "ankle_plantarflexors",
         "ankle_invertors",
-    ]
-    assert [m.limb for m in scales.MUSCLES] == ["upper"] * 5 + ["lower"] * 7
+    )
     assert scales.MUSCLE_BY_CODE["knee_flexors"].label == "Knee flexors (hamstrings)"
     assert scales.MUSCLE_BY_CODE["knee_extensors"].label == "Knee extensors (quadriceps)"
     assert (
@@ -52,6 +69,35 @@ def test_muscles_are_the_twelve_usual_groups_in_clinical_order():
     assert scales.MUSCLE_BY_CODE["shoulder_adductors"].label == "Shoulder adductors"
     assert scales.SIDES == ("left", "right")
     assert scales.SIDE_LABELS == {"left": "Left", "right": "Right"}
+
+
+def test_every_muscle_group_names_its_source():
+    assert set(scales.MUSCLE_SOURCES) == set(scales.MUSCLE_BY_CODE)
+    for code in scales.STANDARD_MUSCLES:
+        assert scales.MUSCLE_SOURCES[code].startswith("CLINICAL.md")
+    added = set(scales.MUSCLE_BY_CODE) - set(scales.STANDARD_MUSCLES)
+    assert added == {"thumb_flexors", "hip_internal_rotators", "toe_flexors"}
+    for code in added:  # a cited source, not the CLINICAL.md list
+        assert not scales.MUSCLE_SOURCES[code].startswith("CLINICAL.md")
+        assert "Ashworth" in scales.MUSCLE_SOURCES[code]
+    assert "PMC2330046" in scales.MUSCLE_SOURCES["hip_internal_rotators"]
+    assert "ACTRN12617001603303" in scales.MUSCLE_SOURCES["toe_flexors"]
+    assert "flexor hallucis longus" in scales.MUSCLE_SOURCES["toe_flexors"]
+    assert "thumb" in scales.MUSCLE_SOURCES["thumb_flexors"]
+
+
+@pytest.mark.parametrize(
+    ("codes", "kept"),
+    [
+        ([], ()),
+        (["toe_flexors", "elbow_flexors"], ("elbow_flexors", "toe_flexors")),
+        (["elbow_flexors", "elbow_flexors"], ("elbow_flexors",)),
+        (["forearm_pronators", "hip_internal_rotators"], ("hip_internal_rotators",)),
+        (["", "ELBOW_FLEXORS"], ()),
+    ],
+)
+def test_muscle_set_keeps_known_codes_once_in_muscles_order(codes, kept):
+    assert scales.muscle_set(codes) == kept
 
 
 @pytest.mark.parametrize(

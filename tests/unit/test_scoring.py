@@ -125,14 +125,17 @@ def test_example_a_change_compares_only_sides_assessed_at_both(trend_a):
     ]
     assert (change.improved_count, change.worsened_count) == (3, 0)
     upper, lower, both = (change.composites[s] for s in ("upper", "lower", "all"))
-    # Upper: (2 + 3) / 2 = 2.5 -> (1 + 2) / 2 = 1.5: -1.0, at least 0.76 -> 0.8 SD MCID.
+    # Upper: (2 + 3) / 2 = 2.5 -> (1 + 2) / 2 = 1.5: -1.0. Elbow flexors alone are not Chen
+    # 2019's set (elbow, wrist, finger flexors): descriptive, no MCID verdict.
     assert (upper.count, upper.before, upper.after, upper.change) == (2, 2.5, 1.5, -1.0)
-    assert (upper.mcid, upper.mcid_label, upper.direction) == ("08_sd", "≥ 0.8 SD MCID", "improved")
-    # Lower: (4 + 2) / 2 = 3.0 -> (3 + 2) / 2 = 2.5: -0.5, at least 0.45, below 0.73.
-    assert (lower.count, lower.change, lower.mcid) == (2, -0.5, "half_sd")
-    assert lower.mcid_label == "≥ 0.5 SD MCID" and lower.reaches_mcid
+    assert (upper.mcid, upper.direction) == (None, "improved")
+    assert upper.mcid_label == "descriptive, not the Chen 2019 muscle set"
+    # Lower: (4 + 2) / 2 = 3.0 -> (3 + 2) / 2 = 2.5: -0.5; no hip adductors: descriptive.
+    assert (lower.count, lower.change, lower.mcid) == (2, -0.5, None)
+    assert not lower.reaches_mcid
     # All four: -3 / 4 = -0.75; no MCID for both limbs together.
     assert (both.count, both.change, both.mcid) == (4, -0.75, None)
+    assert change.chen == {}
     # Pain now 6 -> 4: -2 points (important), -2/6 = -33.3% (IMMPACT moderate, >= 30%).
     assert (change.pain_now.change, change.pain_now.important) == (-2, True)
     assert change.pain_now.immpact == "moderate"
@@ -214,10 +217,10 @@ def test_same_day_visits_are_ordered_by_id():
     earlier = VisitRecord(5, day, "Ana", {("hip_adductors", "right"): "3"})
     trend = compute_trend([later, earlier], [], STROKE)
     assert [v.summary.visit_id for v in trend.visits] == [5, 7]
-    # 3 (index 4) -> 2 (index 3): one step down; lower limb -1.0 reaches the 0.8 SD MCID.
+    # 3 (index 4) -> 2 (index 3): one step down; lower limb -1.0, descriptive (one muscle).
     change = trend.latest.vs_previous
     assert change.grade_changes[0].steps == -1
-    assert change.composites["lower"].mcid == "08_sd"
+    assert change.composites["lower"].mcid is None and change.chen == {}
     assert not change.same_rater
     assert [f.code for f in trend.flags] == ["rater_changed"]
 
@@ -287,13 +290,15 @@ def test_dose_levels_and_spearman_with_ties():
     assert response.correlation.rho == pytest.approx(-8.75 / 9.5)
     assert response.correlation.same_muscles
     assert response.correlation.message == "Spearman rho -0.92 (n = 5 visits)"
-    # Increases between visits: 10 -> 20 (V1 4.0 vs V3 3.0: -1.0, responds), 20 -> 30 (V3 vs
-    # V4: 0, does not), 30 -> 40 (V4 3.0 vs V5 1.5: -1.5, responds).
+    # Increases between visits: 10 -> 20 (V1 vs V3), 20 -> 30 (V3 vs V4), 30 -> 40 (V4 vs V5).
+    # Elbow flexors alone are not Chen 2019's upper set (elbow, wrist, finger flexors), so no
+    # increase is judged against its MCID: not comparable.
     assert [(i.before_visit_id, i.after_visit_id, i.responded) for i in response.increases] == [
-        (1, 3, True),
-        (3, 4, False),
-        (4, 5, True),
+        (1, 3, None),
+        (3, 4, None),
+        (4, 5, None),
     ]
+    assert all(i.limbs == {} for i in response.increases)
     assert not response.no_further_response and response.non_responding_increases == 0
 
 
@@ -330,19 +335,24 @@ def test_correlation_needs_four_visits_and_variation(doses_at_visits, composites
 
 LOWER = [("knee_flexors", "left"), ("knee_flexors", "right")]
 LOWER += [("ankle_plantarflexors", "left"), ("ankle_plantarflexors", "right")]
+CHEN_LOWER = [("hip_adductors", "left"), ("hip_adductors", "right"), *LOWER]
 
 
 def _lower_visit(visit_id: int, month: int, grades: list[str]) -> VisitRecord:
+    """A visit over Chen 2019's lower-limb set: hip adductors (both 2), knee flexors, ankle pf."""
     return VisitRecord(
-        visit_id, date(2024, month, 20), "Ana", dict(zip(LOWER, grades, strict=True))
+        visit_id,
+        date(2024, month, 20),
+        "Ana",
+        dict(zip(CHEN_LOWER, ["2", "2", *grades], strict=True)),
     )
 
 
 NO_RESPONSE_VISITS = [
-    _lower_visit(1, 1, ["3", "3", "3", "3"]),  # 20 mg: 4.0
-    _lower_visit(2, 2, ["2", "2", "2", "2"]),  # 30 mg: 3.0, -1.0 >= 0.73: responds
-    _lower_visit(3, 3, ["2", "2", "2", "1+"]),  # 40 mg: (3+3+3+2)/4 = 2.75, -0.25 < 0.45
-    _lower_visit(4, 4, ["2", "2", "1+", "1+"]),  # 50 mg: 2.5, -0.25 < 0.45
+    _lower_visit(1, 1, ["3", "3", "3", "3"]),  # 20 mg: (3+3+4*4)/6
+    _lower_visit(2, 2, ["1+", "1+", "1+", "1+"]),  # 30 mg: -8/6 = -1.33 >= 0.73: responds
+    _lower_visit(3, 3, ["1+", "1+", "1+", "1"]),  # 40 mg: -1/6 = -0.17 < 0.45
+    _lower_visit(4, 4, ["1+", "1+", "1", "1"]),  # 50 mg: -1/6 < 0.45
 ]
 NO_RESPONSE_DOSES = [
     oral(date(2024, month, 1), dose) for month, dose in enumerate([20, 30, 40, 50], 1)
@@ -352,7 +362,7 @@ NO_RESPONSE_DOSES = [
 def test_no_further_response_after_two_increases_below_the_mcid():
     response = compute_trend(NO_RESPONSE_VISITS, NO_RESPONSE_DOSES, STROKE).dose_response["oral"]
     assert [i.responded for i in response.increases] == [True, False, False]
-    assert response.increases[1].limbs["lower"].change == -0.25
+    assert response.increases[1].limbs["lower"].change == pytest.approx(-1 / 6)
     assert response.no_further_response and response.non_responding_increases == 2
 
 

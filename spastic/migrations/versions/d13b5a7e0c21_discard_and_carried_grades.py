@@ -1,7 +1,7 @@
 """discarded drafts and visits (who, when, why); each MAS grade's provenance (carried_from)
 
 Revision ID: d13b5a7e0c21
-Revises: 5d2a9c7e41f3
+Revises: d13c7f3b2a58
 Create Date: 2026-12-01 23:45:00.000000
 
 """
@@ -13,7 +13,7 @@ from spastic.models.base import UTCDateTime
 
 # revision identifiers, used by Alembic.
 revision = 'd13b5a7e0c21'
-down_revision = '5d2a9c7e41f3'
+down_revision = 'd13c7f3b2a58'
 branch_labels = None
 depends_on = None
 
