@@ -66,7 +66,7 @@ def open_signed_visit(page: Page, base_url: str, patient_id: int) -> None:
     open_unsigned_visit(page, base_url, patient_id)
     page.locator("#sign-password").fill(DEMO_PASSWORD)
     page.get_by_role("button", name="Sign visit").tap()
-    expect(page.get_by_text("Signed by")).to_be_visible()
+    expect(page.locator(".signature")).to_contain_text("Signed by")
 
 
 def open_unsigned_visit_page(page: Page, base_url: str, patient_id: int) -> None:

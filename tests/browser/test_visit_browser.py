@@ -372,7 +372,7 @@ def test_carried_grades_are_kept_cleared_or_changed(
     tap_grades(page, first)
     save_visit(page)
     sign_visit(page, "spastic-demo")
-    expect(page.get_by_text("Signed by")).to_be_visible()
+    expect(page.locator(".signature")).to_contain_text("Signed by")
 
     start_visit(page, live_server, patient_id)
     today = date.today()
