@@ -58,7 +58,7 @@ def _save_and_sign(app, count: int) -> None:
 
     from spastic.extensions import db
     from spastic.models import Clinic, Patient, User, Visit
-    from spastic.visits import records as visit_records
+    from spastic.visits import signing as visit_records
 
     patients = db.session.scalars(
         select(Patient.id).join(Clinic).where(Clinic.name == "Demo Rehab").order_by(Patient.id)
@@ -72,7 +72,7 @@ def _save_and_sign(app, count: int) -> None:
         page = client.get(draft).get_data(as_text=True)
         response = client.post(draft, data=visit_form(page))
         assert response.status_code == 302, response.status_code
-        saved.append(int(response.location.rsplit("/", 1)[1]))
+        saved.append(int(response.location.split("/")[2]))
     # Signing through the app costs an argon2 check of the password per visit: signed here
     # with the app's own function, as the therapist, in batches.
     therapist = db.session.scalar(select(User).where(User.email == "therapist@demo.test"))

@@ -70,12 +70,14 @@ def register_blueprints(app: Flask) -> None:
     from spastic.sharing import inbox_views as inbox
     from spastic.sharing import views as sharing
     from spastic.trends import views as trends
+    from spastic.visits import discard_views as discard
     from spastic.visits import offline_views
+    from spastic.visits import sign_views as signing
     from spastic.visits import views as visits
 
     blueprints = (
         *(auth, admin, health, patients, regimen, route_switch, pumps, worklist, visits, trends),
-        *(exports, worklist_export, reports, sharing, inbox, offline_views),
+        *(signing, discard, exports, worklist_export, reports, sharing, inbox, offline_views),
     )
     for module in blueprints:
         app.register_blueprint(module.bp)

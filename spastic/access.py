@@ -55,10 +55,13 @@ def _on_care_team(user: User):
     return exists().where(care_team.c.patient_id == Patient.id, care_team.c.user_id == user.id)
 
 
-def visit_for(user: User, visit_id: int, *, write: bool = False):
-    """Return the visit if the user may see its patient (404 otherwise); see `patient_for`."""
+def visit_for(user: User, visit_id: int, *, write: bool = False, discarded: bool = False):
+    """Return the visit if the user may see its patient (404 otherwise); see `patient_for`.
+
+    A discarded visit is no visit: 404, unless the caller asks for it (`discarded=True`).
+    """
     visit = db.session.get(Visit, visit_id)
-    if visit is None:
+    if visit is None or (visit.discarded_at is not None and not discarded):
         abort(404)
     patient_for(user, visit.patient_id, write=write)
     return visit

@@ -234,7 +234,7 @@ def patient_records(app, clinic_world):
     pid = clinic_world["patient"].id
     visits = []
     for _ in range(2):
-        draft = owner.post(f"/patients/{pid}/visits/new").location.rsplit("/", 1)[1]
+        draft = owner.post(f"/patients/{pid}/visits/new").location.split("/")[2]
         data = {
             "visit_date": "2026-01-10",
             "rater": "T",
@@ -245,7 +245,7 @@ def patient_records(app, clinic_world):
         }
         page = owner.get(f"/drafts/{draft}").get_data(as_text=True)
         data["submission_key"] = page.split('name="submission_key" value="', 1)[1].split('"')[0]
-        visits.append(owner.post(f"/drafts/{draft}", data=data).location.rsplit("/", 1)[1])
+        visits.append(owner.post(f"/drafts/{draft}", data=data).location.split("/")[2])
     owner.post(
         f"/visits/{visits[0]}/sign",
         data={
@@ -260,7 +260,7 @@ def patient_records(app, clinic_world):
     with app.app_context():
         link_id = db.session.scalar(select(ShareLink.id))
     assert link_id is not None
-    draft = owner.post(f"/patients/{pid}/visits/new").location.rsplit("/", 1)[1]
+    draft = owner.post(f"/patients/{pid}/visits/new").location.split("/")[2]
     return {
         "patient_id": pid,
         "visit_id": visits[0],

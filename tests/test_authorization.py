@@ -94,7 +94,7 @@ def test_ids_in_form_bodies_change_nothing(app, clinic_world, patient_records, f
     }
     response = client.post(f"/drafts/{draft}", data=data)
     assert response.status_code == 302
-    visit_id = int(response.location.rsplit("/", 1)[1])
+    visit_id = int(response.location.split("/")[2])
     with app.app_context():
         visit = db.session.get(Visit, visit_id)
         assert visit.patient_id == clinic_world["patient"].id

@@ -16,7 +16,8 @@ from tests.test_fhir import GRADES, add_visit
 
 HEADER = (
     "mrn,patient_name,visit_date,visit_id,status,rater,muscle,muscle_label,side,mas_grade,"
-    "mas_index,pain_now,pain_worst,penn_frequency,penn_severity,route,daily_dose,dose_unit,amended"
+    "mas_index,pain_now,pain_worst,penn_frequency,penn_severity,route,daily_dose,dose_unit,amended,"
+    "mas_carried_from"
 )
 
 

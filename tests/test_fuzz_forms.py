@@ -33,7 +33,7 @@ from spastic.extensions import db
 from spastic.models import ROLES, Base, Draft, Patient, Visit
 from spastic.visits.content import SCALAR_FIELDS
 from spastic.visits.page import conflict_rows
-from spastic.visits.views import SIGNATURE_MEANINGS
+from spastic.visits.signing import SIGNATURE_MEANINGS
 from tests.conftest import PASSWORD, PASSWORD_HASH
 from tests.test_visits import _hidden, _start, _visit_data
 
@@ -112,7 +112,7 @@ def _save_visit(client, patient_id, sign, amend_key=None):
     draft_id, page = _start(client, patient_id)
     data = _visit_data(page, muscles=["hip_flexors"], **{"mas-hip_flexors-left": "2"})
     data.update({n: "kept" for n in re.findall(r'name="(carry-[^"]+)" value="pending"', page)})
-    visit_id = int(client.post(f"/drafts/{draft_id}", data=data).location.rsplit("/", 1)[1])
+    visit_id = int(client.post(f"/drafts/{draft_id}", data=data).location.split("/")[2])
     if sign:
         signed = client.post(
             f"/visits/{visit_id}/sign",
@@ -1295,7 +1295,7 @@ def test_edit_draft_of_a_visit_signed_meanwhile(app, world):
     client = world.clients["therapist"]
     draft, visit = world.ids["edit_draft"], world.ids["home_unsigned"]
     page = client.get(f"/drafts/{draft}").get_data(as_text=True)
-    version = _hidden(client.get(f"/visits/{visit}").get_data(as_text=True), "version")
+    version = _hidden(client.get(f"/visits/{visit}/review").get_data(as_text=True), "version")
     sign = {"meaning": SIGNATURE_MEANINGS[0], "password": PASSWORD, "version": version}
     signed = client.post(f"/visits/{visit}/sign", data=sign)
     assert signed.status_code == 302

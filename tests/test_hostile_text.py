@@ -27,7 +27,7 @@ from sqlalchemy import select
 
 from spastic.extensions import db
 from spastic.models import Amendment, DoseChange, Draft, Patient, User, Visit
-from spastic.visits.views import SIGNATURE_MEANINGS
+from spastic.visits.signing import SIGNATURE_MEANINGS
 from tests.conftest import PASSWORD, PASSWORD_HASH
 from tests.test_visits import _start, _visit_data
 
@@ -153,7 +153,7 @@ def store_everywhere(app, values: dict, admin: tuple[str, str], physician_id: in
     patient["care_team"] = str(physician_id)
     created = client.post("/patients/new", data=patient)
     assert created.status_code == 302, created.get_data(as_text=True)
-    pid = int(created.location.rsplit("/", 1)[1])
+    pid = int(created.location.split("/")[2])
     dose = {
         "effective_date": "2026-01-02",
         "route": "oral",
@@ -199,7 +199,7 @@ def _signed_visit(client, pid: int, values: dict) -> int:
     draft_id, page = _start(client, pid)
     saved = client.post(f"/drafts/{draft_id}", data=_visit_fields(page, values))
     assert saved.status_code == 302, saved.get_data(as_text=True)
-    visit_id = int(saved.location.rsplit("/", 1)[1])
+    visit_id = int(saved.location.split("/")[2])
     meaning = {"meaning": SIGNATURE_MEANINGS[0], "password": PASSWORD, "version": "1"}
     assert client.post(f"/visits/{visit_id}/sign", data=meaning).status_code == 302
     return visit_id
@@ -318,7 +318,7 @@ def _signed_plain_visit(client, pid: int) -> tuple[int, dict]:
     """Save and sign an ordinary visit; return its id and the form data, to amend it."""
     draft_id, page = _start(client, pid)
     visit = _visit_data(page)
-    visit_id = int(client.post(f"/drafts/{draft_id}", data=visit).location.split("/")[-1])
+    visit_id = int(client.post(f"/drafts/{draft_id}", data=visit).location.split("/")[2])
     sign = {"meaning": SIGNATURE_MEANINGS[0], "password": PASSWORD, "version": "1"}
     assert client.post(f"/visits/{visit_id}/sign", data=sign).status_code == 302
     return visit_id, {**visit, "pain_now": "1", "password": PASSWORD}

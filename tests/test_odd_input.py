@@ -38,7 +38,7 @@ def _start(client, patient_id) -> int:
     response = client.get(f"/patients/{patient_id}/visits/new")
     if response.status_code == 405:
         response = client.post(f"/patients/{patient_id}/visits/new")
-    return int(response.location.rsplit("/", 1)[1])
+    return int(response.location.split("/")[2])
 
 
 def _signed_visit(client, patient_id) -> int:
@@ -55,8 +55,8 @@ def _signed_visit(client, patient_id) -> int:
             "submission_key": _hidden(page, "submission_key"),
         },
     )
-    visit_id = int(saved.location.rsplit("/", 1)[1])
-    detail = client.get(f"/visits/{visit_id}").get_data(as_text=True)
+    visit_id = int(saved.location.split("/")[2])
+    detail = client.get(f"/visits/{visit_id}/review").get_data(as_text=True)
     client.post(
         f"/visits/{visit_id}/sign",
         data={

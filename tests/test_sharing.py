@@ -68,7 +68,7 @@ def app_config(request, smtp_server):
 
 def _signed_visit(client, patient_id: int, sign: bool = True, muscle="elbow_flexors") -> int:
     """Record (and sign) a visit through the app, as a therapist would."""
-    draft = client.post(f"/patients/{patient_id}/visits/new").location.rsplit("/", 1)[1]
+    draft = client.post(f"/patients/{patient_id}/visits/new").location.split("/")[2]
     page = client.get(f"/drafts/{draft}").get_data(as_text=True)
     key = page.split('name="submission_key" value="', 1)[1].split('"')[0]
     saved = client.post(
@@ -85,7 +85,7 @@ def _signed_visit(client, patient_id: int, sign: bool = True, muscle="elbow_flex
             "submission_key": key,
         },
     )
-    visit_id = int(saved.location.rsplit("/", 1)[1])
+    visit_id = int(saved.location.split("/")[2])
     if not sign:
         return visit_id
     signed = client.post(

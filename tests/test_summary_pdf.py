@@ -32,7 +32,7 @@ def _visit(client, patient_id, sign=True, **extra):
     draft_id, page = _start(client, patient_id)
     data = _visit_data(page, **extra)
     data.update({k: "kept" for k in (f"carry-{m}" for m in _carried(page))})
-    visit_id = int(client.post(f"/drafts/{draft_id}", data=data).location.rsplit("/", 1)[1])
+    visit_id = int(client.post(f"/drafts/{draft_id}", data=data).location.split("/")[2])
     if sign:
         meaning = "I performed and recorded this assessment"
         sign = {"meaning": meaning, "password": PASSWORD, "version": "1"}

@@ -18,7 +18,7 @@ from spastic.models import (
     User,
     Visit,
 )
-from spastic.visits import records as visit_records
+from spastic.visits import signing
 from spastic.visits.forms import VisitInput
 from tests.conftest import PASSWORD
 from tests.test_regimen import twice_at_once
@@ -29,7 +29,7 @@ TODAY = date.today().isoformat()
 def _start(client, patient_id, **form):
     response = client.post(f"/patients/{patient_id}/visits/new", data=form)
     assert response.status_code == 302
-    draft_id = int(response.location.rsplit("/", 1)[1])
+    draft_id = int(response.location.split("/")[2])
     page = client.get(response.location).get_data(as_text=True)
     return draft_id, page
 
@@ -191,7 +191,7 @@ def test_save_stores_grades_not_assessed_as_null_and_once(app, therapist, clinic
 def _save_and_sign(client, patient_id, **extra):
     draft_id, page = _start(client, patient_id)
     response = client.post(f"/drafts/{draft_id}", data=_visit_data(page, **extra))
-    visit_id = int(response.location.rsplit("/", 1)[1])
+    visit_id = int(response.location.split("/")[2])
     meaning = "I performed and recorded this assessment"
     signed = client.post(
         f"/visits/{visit_id}/sign", data={"meaning": meaning, "password": PASSWORD, "version": 1}
@@ -203,7 +203,7 @@ def _save_and_sign(client, patient_id, **extra):
 def test_sign_needs_the_password_and_freezes_the_visit(app, therapist, clinic_world):
     draft_id, page = _start(therapist, clinic_world["patient"].id)
     visit_id = int(
-        therapist.post(f"/drafts/{draft_id}", data=_visit_data(page)).location.rsplit("/", 1)[1]
+        therapist.post(f"/drafts/{draft_id}", data=_visit_data(page)).location.split("/")[2]
     )
     meaning = "I performed and recorded this assessment"
     wrong = therapist.post(
@@ -332,7 +332,7 @@ def test_an_edit_of_grades_only_moves_the_visit_version(app, therapist, clinic_w
     """Changing one grade of an unsigned visit replaces its rows and bumps version and time."""
     draft_id, page = _start(therapist, clinic_world["patient"].id)
     saved = therapist.post(f"/drafts/{draft_id}", data=_visit_data(page))
-    visit_id = int(saved.location.rsplit("/", 1)[1])
+    visit_id = int(saved.location.split("/")[2])
     with app.app_context():
         before = db.session.get(Visit, visit_id)
         version, updated_at = before.version, before.updated_at
@@ -367,7 +367,7 @@ def test_an_edit_of_a_visit_signed_meanwhile_is_kept_and_points_to_an_amendment(
     written to the signed visit; saving again says the same (no loop of 'keep my version')."""
     draft_id, page = _start(therapist, clinic_world["patient"].id)
     saved = therapist.post(f"/drafts/{draft_id}", data=_visit_data(page))
-    visit_id = int(saved.location.rsplit("/", 1)[1])
+    visit_id = int(saved.location.split("/")[2])
     edit = therapist.post(f"/visits/{visit_id}/edit").location
     edit_page = therapist.get(edit).get_data(as_text=True)
     meaning = "I performed and recorded this assessment"
@@ -395,7 +395,7 @@ def test_signing_without_the_version_seen_is_refused(app, therapist, clinic_worl
     as it is now (with the notes changed meanwhile), a message, nothing signed."""
     draft_id, page = _start(therapist, clinic_world["patient"].id)
     saved = therapist.post(f"/drafts/{draft_id}", data=_visit_data(page))
-    visit_id = int(saved.location.rsplit("/", 1)[1])
+    visit_id = int(saved.location.split("/")[2])
     edit = therapist.post(f"/visits/{visit_id}/edit").location
     edit_page = therapist.get(edit).get_data(as_text=True)
     therapist.post(edit, data=_visit_data(edit_page, notes="Falls twice a week since."))
@@ -425,8 +425,8 @@ def test_signing_a_visit_changed_since_it_was_opened_is_refused(app, therapist, 
     """The signer signs what they saw: an edit saved meanwhile means a 409, nothing signed."""
     draft_id, page = _start(therapist, clinic_world["patient"].id)
     saved = therapist.post(f"/drafts/{draft_id}", data=_visit_data(page))
-    visit_id = int(saved.location.rsplit("/", 1)[1])
-    seen = _hidden(therapist.get(f"/visits/{visit_id}").get_data(as_text=True), "version")
+    visit_id = int(saved.location.split("/")[2])
+    seen = _hidden(therapist.get(f"/visits/{visit_id}/review").get_data(as_text=True), "version")
     edit = therapist.post(f"/visits/{visit_id}/edit").location
     edit_page = therapist.get(edit).get_data(as_text=True)
     therapist.post(edit, data=_visit_data(edit_page, **{"mas-knee_flexors-left": "4"}))
@@ -439,7 +439,7 @@ def test_signing_a_visit_changed_since_it_was_opened_is_refused(app, therapist, 
     assert "changed at" in stale.get_data(as_text=True)
     with app.app_context():
         assert db.session.get(Visit, visit_id).status == "draft"
-    current = _hidden(therapist.get(f"/visits/{visit_id}").get_data(as_text=True), "version")
+    current = _hidden(therapist.get(f"/visits/{visit_id}/review").get_data(as_text=True), "version")
     ok = therapist.post(
         f"/visits/{visit_id}/sign",
         data={"meaning": meaning, "password": PASSWORD, "version": current},
@@ -471,7 +471,7 @@ def test_the_same_amendment_sent_twice_at_once_is_recorded_once(app, therapist, 
 
     def amend():
         visit, user = db.session.get(Visit, visit_id), db.session.get(User, user_id)
-        assert visit_records.amend(visit, user, correction, "Wrong side", "same-key")
+        assert signing.amend(visit, user, correction, "Wrong side", "same-key")
 
     assert twice_at_once(app, amend) == ["ok", "ok"]
     with app.app_context():
@@ -488,7 +488,7 @@ def test_an_edit_without_its_version_is_refused_even_with_a_field_too_long(
     its version check, and an edit with no version was saved."""
     draft_id, page = _start(therapist, clinic_world["patient"].id)
     saved = therapist.post(f"/drafts/{draft_id}", data=_visit_data(page))
-    visit_id = int(saved.location.rsplit("/", 1)[1])
+    visit_id = int(saved.location.split("/")[2])
     edit = therapist.post(f"/visits/{visit_id}/edit").location
     data = _visit_data(therapist.get(edit).get_data(as_text=True), **{"mas-knee_flexors-left": "4"})
     data.pop("version")

@@ -10,7 +10,7 @@ from spastic.exports import fhir, fhir_pumps
 from spastic.extensions import db
 from spastic.models import Patient, Pump, SummaryDocument, Visit, utcnow
 from spastic.patients.regimen import as_pure_changes
-from spastic.visits.content import as_record, signed_visits
+from spastic.visits.content import as_record, carried_in, effective_content, signed_visits
 
 
 def patient_facts(patient: Patient) -> fhir.PatientFacts:
@@ -29,8 +29,12 @@ def patient_facts(patient: Patient) -> fhir.PatientFacts:
 def visit_facts(visit: Visit, known_at=None) -> fhir.VisitFacts:
     """Hand a stored visit (amendments applied, those made by `known_at`) to the FHIR builder."""
     applied = [a for a in visit.amendments if known_at is None or a.created_at <= known_at]
+    carried = carried_in(effective_content(visit, known_at))
     return fhir.VisitFacts(
-        record=as_record(visit, known_at), amended=bool(applied), signed=visit.status == "signed"
+        record=as_record(visit, known_at),
+        amended=bool(applied),
+        signed=visit.status == "signed",
+        carried_from={key: when for key, (_grade, when) in carried.items()},
     )
 
 

@@ -175,12 +175,17 @@ def _mas_observation(p: PatientFacts, visit: VisitFacts, muscle: str, side: str,
         "extension": [{"url": LATERALITY, "valueCodeableConcept": laterality}],
         **concept(f"{label} - {side_label}", coding(MUSCLE_SYSTEM, muscle, label)),
     }
-    return {
+    observation = {
         **_observation(p, visit, ("mas", muscle, side), "exam"),
         "code": MAS_CODE,
         "bodySite": body_site,
         "valueCodeableConcept": concept(grade, grade_coding),
     }
+    if (carried := visit.carried_from.get((muscle, side))) is not None:
+        # Kept from an earlier visit without a new examination: say so where the grade is.
+        text = f"Carried forward from the visit of {carried.isoformat()}, not re-examined."
+        observation["note"] = [{"text": text}]
+    return observation
 
 
 def _pain_observation(p: PatientFacts, visit: VisitFacts, kind: str, score: int) -> dict:

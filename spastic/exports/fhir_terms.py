@@ -4,7 +4,8 @@ facts a Bundle is built from (see `fhir` for the Bundles, `fhir_resources` for e
 
 import hashlib
 import uuid
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from spastic.clinical import scales
@@ -49,6 +50,8 @@ class VisitFacts:
     record: VisitRecord
     amended: bool = False
     signed: bool = True
+    # (muscle, side) -> date of the visit a grade was carried forward from, not re-examined
+    carried_from: Mapping = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ CSV_COLUMNS = (
     "daily_dose",
     "dose_unit",
     "amended",
+    "mas_carried_from",  # added last: the visit date a grade was kept from, not re-examined
 )
 
 
@@ -63,6 +64,8 @@ def csv_rows(patient: Patient, visits: Iterable[Visit]) -> Iterator[list]:
         }
         for muscle, side, grade in _muscle_sides(content) or [(None, None, None)]:
             row = {**common, **_muscle_columns(muscle, side, grade)}
+            carried = content.get(f"carried:{muscle}:{side}") if grade is not None else None
+            row["mas_carried_from"] = carried
             yield [safe_cell(row[column]) for column in CSV_COLUMNS]
 
 

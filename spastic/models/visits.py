@@ -20,6 +20,7 @@ from spastic.models.base import Base, UTCDateTime, utcnow
 from spastic.models.patients import Patient
 
 GRADES_SQL = "('0', '1', '1+', '2', '3', '4')"
+DISCARD_REASON_MAX = 300
 
 
 class Visit(Base):
@@ -56,10 +57,15 @@ class Visit(Base):
     signature_meaning: Mapped[str | None] = mapped_column(String(200))
     content_hash: Mapped[str | None] = mapped_column(String(64))
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # An unsigned visit discarded with a reason: kept (and in the audit trail), never listed.
+    discarded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    discarded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    discard_reason: Mapped[str | None] = mapped_column(String(DISCARD_REASON_MAX))
 
     patient: Mapped[Patient] = relationship()
     therapist: Mapped[User] = relationship(foreign_keys=[therapist_id])
     signed_by: Mapped[User | None] = relationship(foreign_keys=[signed_by_id])
+    discarded_by: Mapped[User | None] = relationship(foreign_keys=[discarded_by_id])
     mas_scores: Mapped[list["MasScore"]] = relationship(
         back_populates="visit", cascade="all, delete-orphan", order_by="MasScore.id"
     )
@@ -92,6 +98,9 @@ class MasScore(Base):
     side: Mapped[str] = mapped_column(String(5))
     grade: Mapped[str | None] = mapped_column(String(2))
     rater: Mapped[str] = mapped_column(String(120))
+    # Provenance: NULL = examined at this visit; a date = the grade of the signed visit of
+    # that date, kept (carried forward) without being examined again.
+    carried_from: Mapped[date | None] = mapped_column(Date)
 
     visit: Mapped[Visit] = relationship(back_populates="mas_scores")
 
@@ -171,10 +180,14 @@ class Draft(Base):
     updated_session: Mapped[str | None] = mapped_column(String(64))  # the page that saved last
     consumed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     version: Mapped[int] = mapped_column(Integer, default=1)
+    discarded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    discarded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    discard_reason: Mapped[str | None] = mapped_column(String(DISCARD_REASON_MAX))
 
     patient: Mapped[Patient] = relationship()
     user: Mapped[User] = relationship(foreign_keys=[user_id])
     updated_by: Mapped[User | None] = relationship(foreign_keys=[updated_by_id])
+    discarded_by: Mapped[User | None] = relationship(foreign_keys=[discarded_by_id])
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy reads a dict
 

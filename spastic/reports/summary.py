@@ -18,7 +18,7 @@ from spastic.patients.regimen import as_pure_changes
 from spastic.reports.known import Known, dose_changes_known, known_for, records_until
 from spastic.trends.charts import chart_series
 from spastic.trends.presenter import change_rows, patient_context, regimen_label, verdict_of
-from spastic.visits.content import effective_content
+from spastic.visits.content import carried_in, effective_content
 from spastic.visits.labels import label_for, tardieu_display
 from spastic.visits.side_effects import side_effect_summary
 
@@ -32,6 +32,7 @@ class MasLine:
     vs_previous: str
     vs_baseline: str
     status: str  # improved | worsened | unchanged | "" (nothing to compare)
+    carried_from: date | None = None  # kept from that visit, not re-examined
 
 
 def trend_until(visit: Visit, known: Known | None = None, signed: list | None = None) -> Trend:
@@ -44,8 +45,10 @@ def trend_until(visit: Visit, known: Known | None = None, signed: list | None = 
     return compute_trend(records, changes, patient_context(visit.patient))
 
 
-def mas_lines(trend: Trend) -> list[MasLine]:
-    """This visit's grades against the previous visit and the baseline, like with like."""
+def mas_lines(trend: Trend, carried: dict | None = None) -> list[MasLine]:
+    """This visit's grades against the previous visit and the baseline, like with like;
+    `carried` ((muscle, side) -> (grade, date)) names the grades kept unexamined."""
+    carried = carried or {}
     latest = trend.latest
     grades = {(g.muscle.code, g.side): g.grade for g in latest.summary.grades}
     previous = _reference_grades(trend, -2)
@@ -68,6 +71,7 @@ def mas_lines(trend: Trend) -> list[MasLine]:
                     vs_previous=_signed(steps_prev.get(key, (None, ""))[0]),
                     vs_baseline=_signed(steps_base.get(key, (None, ""))[0]),
                     status=status,
+                    carried_from=carried.get(key, (None, None))[1],
                 )
             )
     return lines
@@ -89,7 +93,7 @@ def summary_context(visit: Visit, clinic, known: Known | None = None) -> dict:
         "trend": trend,
         "regimen": regimen_label(latest.doses),
         "dose_changes": _changes_between(dose_changes_known(visit, known), previous_date),
-        "mas": mas_lines(trend),
+        "mas": mas_lines(trend, carried_in(content)),
         "changes": _comparisons(latest, mcid_caveat(visit.patient.diagnosis)),
         "verdict": verdict_of(trend, visit.patient, visit.visit_date),
         "pdf": True,

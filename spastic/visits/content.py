@@ -2,7 +2,10 @@
 
 Keys: visit_date, rater, pain_now, pain_worst, penn_frequency, penn_severity, adherence, notes,
 "mas:<muscle>:<side>" (grade or None), "tardieu:<muscle>:<side>" ("r1=40,r2=90,quality=2,
-velocity=V3"), "se:<code>" (severity), side_effect_other_detail.
+velocity=V3"), "se:<code>" (severity), side_effect_other_detail, and "carried:<muscle>:<side>"
+(the ISO date of the signed visit a grade was kept from, not re-examined). The carried key is
+present only for carried grades, so the content (and hash) of a visit with none - every visit
+signed before grades had a provenance - is what it always was.
 """
 
 import json
@@ -40,6 +43,8 @@ def content_of(visit: Visit) -> dict:
     content = {name: getattr(visit, name) for name in SCALAR_FIELDS}
     for score in visit.mas_scores:
         content[f"mas:{score.muscle}:{score.side}"] = score.grade
+        if score.carried_from is not None:
+            content[f"carried:{score.muscle}:{score.side}"] = score.carried_from.isoformat()
     for t in visit.tardieu_scores:
         parts = {p: getattr(t, p) for p in TARDIEU_PARTS}
         content[f"tardieu:{t.muscle}:{t.side}"] = ",".join(
@@ -60,7 +65,21 @@ def effective_content(visit: Visit, known_at=None) -> dict:
             continue
         for key, (_old, new) in json.loads(amendment.changes).items():
             content[key] = new
+            if key.startswith("carried:") and new is None:  # re-examined in the amendment
+                del content[key]
     return content
+
+
+def carried_in(content: dict) -> dict:
+    """Map (muscle, side) to (grade, date) for the grades a visit carried forward unexamined."""
+    found = {}
+    for key, when in content.items():
+        if key.startswith("carried:") and when:
+            _, muscle, side = key.split(":")
+            grade = content.get(f"mas:{muscle}:{side}")
+            if grade is not None:
+                found[(muscle, side)] = (grade, _as_date(when))
+    return found
 
 
 def tardieu_parts(text: str | None) -> dict:
@@ -84,6 +103,8 @@ def payload_from_content(content: dict) -> dict:
                 payload[f"tardieu-{rest.replace(':', '-')}-{part}"] = [part_value]
         elif kind == "se":
             payload[f"se-{rest}"] = [value]
+        elif kind == "carried" and value:
+            payload["carry-" + rest.replace(":", "-")] = ["kept"]
     return payload
 
 

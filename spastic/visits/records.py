@@ -1,4 +1,7 @@
-"""Writing visits: drafts, saving once per submission, signing, amending - all audited."""
+"""Writing visits: drafts, saving once per submission, the content hash - all audited.
+
+Signing and amending are in `signing`, discarding in `discards`.
+"""
 
 import hashlib
 import json
@@ -13,7 +16,6 @@ from sqlalchemy.exc import IntegrityError
 from spastic import audit
 from spastic.extensions import db
 from spastic.models import (
-    Amendment,
     Draft,
     MasScore,
     Patient,
@@ -104,7 +106,11 @@ def open_draft(patient: Patient, user: User) -> Draft:
 def draft_for_edit(visit: Visit, user: User) -> Draft:
     """Return the open draft editing an unsigned visit, or start one from its values."""
     draft = db.session.scalar(
-        select(Draft).where(Draft.visit_id == visit.id, Draft.consumed_at.is_(None))
+        select(Draft).where(
+            Draft.visit_id == visit.id,
+            Draft.consumed_at.is_(None),
+            Draft.discarded_at.is_(None),
+        )
     )
     if draft is None:
         draft = Draft(
@@ -140,7 +146,23 @@ def save_draft(draft: Draft, payload: dict, posted_version: int | None, user: Us
     db.session.flush()
 
 
-def submit(draft: Draft, visit_input: VisitInput, user: User) -> Visit:
+def kept_carried(form, carried: dict) -> dict:
+    """Map (muscle, side) to the date of the grade carried forward and kept as it was.
+
+    `carried` maps (muscle, side) to (grade, date) as the form offered it; a row counts as
+    carried only if it was kept and still holds that grade: a changed grade was examined today.
+    """
+    return {
+        (muscle, side): when
+        for (muscle, side), (grade, when) in carried.items()
+        if form[carry_name(muscle, side)].data == "kept"
+        and form[mas_name(muscle, side)].data == grade
+    }
+
+
+def submit(
+    draft: Draft, visit_input: VisitInput, user: User, carried_from: dict | None = None
+) -> Visit:
     """Create (or update, for an edit draft) the visit; a resend returns the same visit."""
     if draft.visit_id is not None:
         conflict = edit_conflict(draft)
@@ -148,7 +170,7 @@ def submit(draft: Draft, visit_input: VisitInput, user: User) -> Visit:
             raise conflict
         visit = db.session.get(Visit, draft.visit_id)
         before = content_of(visit)
-        _apply(visit, visit_input)
+        apply_input(visit, visit_input, carried_from)
         changes = audit.changed_fields(before, content_of(visit))
         if changes:  # an UPDATE of the visit row bumps its version, even if only grades changed
             visit.updated_at = utcnow()
@@ -167,7 +189,7 @@ def submit(draft: Draft, visit_input: VisitInput, user: User) -> Visit:
             status="draft",
         )
         db.session.add(visit)
-        _apply(visit, visit_input)
+        apply_input(visit, visit_input, carried_from)
         db.session.flush()
         audit.record(
             "create",
@@ -187,11 +209,13 @@ def visit_by_key(submission_key: str) -> Visit | None:
     return db.session.scalar(select(Visit).where(Visit.submission_key == submission_key))
 
 
-def submit_once(draft: Draft, visit_input: VisitInput, user: User) -> Visit:
+def submit_once(
+    draft: Draft, visit_input: VisitInput, user: User, carried_from: dict | None = None
+) -> Visit:
     """Submit and commit; a concurrent duplicate loses the race and gets the winner's visit."""
     key = draft.submission_key
     try:
-        visit = submit(draft, visit_input, user)
+        visit = submit(draft, visit_input, user, carried_from)
         db.session.commit()
         return visit
     except IntegrityError:
@@ -202,72 +226,13 @@ def submit_once(draft: Draft, visit_input: VisitInput, user: User) -> Visit:
         return visit
 
 
-def sign(visit: Visit, user: User, meaning: str) -> None:
-    """Sign: record who, when and what the signature means; freeze the content by its hash.
-
-    The caller holds the visit's row lock and has checked that it is not signed.
-    """
-    visit.status = "signed"
-    visit.signed_by_id = user.id
-    visit.signed_at = utcnow()
-    visit.signature_meaning = meaning
-    visit.content_hash = content_hash(content_of(visit))
-    audit.record(
-        "sign",
-        entity="visit",
-        entity_id=visit.id,
-        patient_id=visit.patient_id,
-        changes={
-            "status": ("draft", "signed"),
-            "signature_meaning": (None, meaning),
-            "content_hash": (None, visit.content_hash),
-        },
-    )
-
-
-def amend(
-    visit: Visit, user: User, visit_input: VisitInput, reason: str, key: str
-) -> Amendment | None:
-    """Record corrections to a signed visit as a linked amendment; None if nothing changed."""
-    # The same form sent twice at once: the second waits for the row lock, then finds the first.
-    db.session.refresh(visit, with_for_update=True)
-    existing = db.session.scalar(select(Amendment).where(Amendment.submission_key == key))
-    if existing is not None and existing.visit_id == visit.id:
-        return existing
-    if existing is not None:  # a key of another visit's amendment: this one gets its own
-        key = secrets.token_urlsafe(24)
-    before = effective_content(visit)
-    after = _input_content(visit_input)
-    changes = {k: v for k, v in audit.changed_fields(before, after).items() if k in after}
-    if not changes:
-        return None
-    amendment = Amendment(
-        visit=visit,
-        author_id=user.id,
-        reason=reason,
-        submission_key=key,
-        changes=json.dumps({k: list(v) for k, v in changes.items()}, default=str),
-        content_hash=content_hash(after),
-    )
-    db.session.add(amendment)
-    db.session.flush()
-    audit.record(
-        "amend",
-        entity="visit",
-        entity_id=visit.id,
-        patient_id=visit.patient_id,
-        changes={**changes, "reason": (None, reason)},
-    )
-    return amendment
-
-
 def content_hash(content: dict) -> str:
     """Hash a visit's content in a canonical form (sorted keys, ISO dates)."""
     canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def _apply(visit: Visit, data: VisitInput) -> None:
+def apply_input(visit: Visit, data: VisitInput, carried_from: dict | None = None) -> None:
     visit.visit_date = data.visit_date
     visit.rater = data.rater
     visit.pain_now, visit.pain_worst = data.pain_now, data.pain_worst
@@ -277,8 +242,16 @@ def _apply(visit: Visit, data: VisitInput) -> None:
     if visit.id is not None:  # an edit: remove the old rows first, they share unique keys
         visit.mas_scores, visit.tardieu_scores, visit.side_effects = [], [], []
         db.session.flush()
+    carried_from = carried_from or {}
     visit.mas_scores = [
-        MasScore(muscle=m, side=s, grade=g, rater=data.rater) for m, s, g in data.grades
+        MasScore(
+            muscle=m,
+            side=s,
+            grade=g,
+            rater=data.rater,
+            carried_from=carried_from.get((m, s)) if g is not None else None,
+        )
+        for m, s, g in data.grades
     ]
     visit.tardieu_scores = [TardieuScore(**asdict(t)) for t in data.tardieu]
     visit.side_effects = [
@@ -289,14 +262,6 @@ def _apply(visit: Visit, data: VisitInput) -> None:
         )
         for code, severity in data.side_effects
     ]
-
-
-def _input_content(data: VisitInput) -> dict:
-    """The content of a visit as it would be with these inputs (for amendments)."""
-    probe = Visit()
-    _apply(probe, data)
-    content = content_of(probe)
-    return content
 
 
 def _new_visit_payload(patient: Patient, user: User) -> dict:

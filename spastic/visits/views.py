@@ -27,19 +27,25 @@ from spastic.extensions import db
 from spastic.filters import time_local
 from spastic.visits import autosave as drafts
 from spastic.visits import records as visit_records
+from spastic.visits.content import carried_in, effective_content
 from spastic.visits.forms import VisitForm, as_visit_input, check_carried
 from spastic.visits.labels import label_for, tardieu_display
-from spastic.visits.page import amend_context, conflict_rows, form_context, visit_page_context
+from spastic.visits.page import (
+    amend_context,
+    conflict_rows,
+    discarded_message,
+    draft_words,
+    form_context,
+    visit_page_context,
+)
+from spastic.visits.signing import amend as record_amendment
 
 bp = Blueprint("visits", __name__)
 bp.add_app_template_filter(label_for, "content_label")
 bp.add_app_template_filter(tardieu_display)
+bp.add_app_template_filter(draft_words)
 bp.add_app_template_filter(drafts.status_words, "draft_status")
 NOT_STORED = {"csrf_token", "version", "submission_key", drafts.SESSION_FIELD}
-SIGNATURE_MEANINGS = (
-    "I performed and recorded this assessment",
-    "I reviewed and approve this record",
-)
 
 
 def _payload() -> dict:
@@ -63,8 +69,11 @@ def new(patient_id: int):
 def draft(draft_id: int):
     """Show the visit form as last saved on the server."""
     draft = drafts.newest(draft_for(current_user, draft_id))
+    if draft.discarded_at is not None:
+        flash(discarded_message(draft), "error")
+        return redirect(url_for("patients.detail", patient_id=draft.patient_id))
     if draft.consumed_at is not None:
-        return redirect(url_for("visits.detail", visit_id=draft.visit_id))
+        return redirect(url_for("signing.review", visit_id=draft.visit_id))
     form = VisitForm(formdata=MultiDict(_as_pairs(json.loads(draft.payload))), meta={"csrf": True})
     audit.record("view", entity="draft", entity_id=draft.id, patient_id=draft.patient_id)
     db.session.commit()
@@ -76,8 +85,10 @@ def draft(draft_id: int):
 def autosave(draft_id: int):
     """Store the form as it is; 409 with the other person's changes if they saved meanwhile."""
     draft = draft_for(current_user, draft_id)
+    if draft.discarded_at is not None:
+        return jsonify(saved=False, error=discarded_message(draft)), 410
     if draft.consumed_at is not None:
-        return jsonify(saved=False, visit_url=url_for("visits.detail", visit_id=draft.visit_id))
+        return jsonify(saved=False, visit_url=url_for("signing.review", visit_id=draft.visit_id))
     payload = _payload()
     try:
         drafts.save(draft, payload, request.form.get("version", type=int), current_user)
@@ -110,9 +121,12 @@ def submit(draft_id: int):
     # transactions are already serial), then find the draft saved.
     db.session.refresh(draft, with_for_update=True)
     payload = _payload()
+    if draft.discarded_at is not None:
+        flash(discarded_message(draft) + " What was sent now was not saved.", "error")
+        return redirect(url_for("patients.detail", patient_id=draft.patient_id))
     if draft.consumed_at is not None:
-        if _same_form(json.loads(draft.payload), payload):
-            return redirect(url_for("visits.detail", visit_id=draft.visit_id))
+        if _same_form(json.loads(draft.payload), payload):  # a resend lands where the first did
+            return redirect(url_for("signing.review", visit_id=draft.visit_id))
         return _saved_elsewhere(draft, payload)
     form = VisitForm()
     carried = form_context(form, draft)["carried"]
@@ -120,12 +134,13 @@ def submit(draft_id: int):
     conflict = None if g.get("form_expired") else _keep_input(draft, payload)
     if valid and conflict is None:
         try:
-            visit = visit_records.submit_once(draft, as_visit_input(form), current_user)
+            kept = visit_records.kept_carried(form, carried)
+            visit = visit_records.submit_once(draft, as_visit_input(form), current_user, kept)
         except visit_records.VersionConflict as error:  # an edit, signed or changed meanwhile
             conflict = error  # raised before anything was written: the draft keeps the input
         else:
-            flash("Visit saved. Check it, then sign it.", "success")
-            return redirect(url_for("visits.detail", visit_id=visit.id))
+            flash("Visit saved, not signed. Check it, then sign it.", "success")
+            return redirect(url_for("signing.review", visit_id=visit.id))
     db.session.commit()  # the input is kept in the draft, whatever happens next
     context = form_context(form, draft)
     if conflict is not None:
@@ -141,12 +156,12 @@ def submit(draft_id: int):
 @login_required
 def detail(visit_id: int):
     """Show a visit read-only: the grid against the previous visit, and everything recorded."""
-    visit = visit_for(current_user, visit_id)
+    visit = visit_for(current_user, visit_id, discarded=True)
     audit.record("view", entity="visit", entity_id=visit.id, patient_id=visit.patient_id)
     db.session.commit()
-    return render_template(
-        "visits/detail.html", meanings=SIGNATURE_MEANINGS, **visit_page_context(visit)
-    )
+    if visit.discarded_at is not None:  # an old link or tab: say what happened, show nothing
+        return render_template("visits/discarded.html", visit=visit), 410
+    return render_template("visits/detail.html", **visit_page_context(visit))
 
 
 @bp.post("/visits/<int:visit_id>/edit")
@@ -159,56 +174,6 @@ def edit(visit_id: int):
     draft = visit_records.draft_for_edit(visit, current_user)
     db.session.commit()
     return redirect(url_for("visits.draft", draft_id=draft.id))
-
-
-@bp.post("/visits/<int:visit_id>/sign")
-@login_required
-@password_checks.reauth_rate_limit
-def sign(visit_id: int):
-    """Sign with the password again; the visit becomes read-only."""
-    visit = visit_for(current_user, visit_id, write=True)
-    db.session.refresh(visit, with_for_update=True)  # an edit being saved finishes first
-    if visit.status == "signed":
-        return redirect(url_for("visits.detail", visit_id=visit.id))
-    meaning = request.form.get("meaning", "")
-    errors = {}
-    # The signer signs the version they looked at: without it (missing or not a number) there
-    # is no telling whether the notes changed since, so it is refused like a changed one.
-    seen = request.form.get("version", type=int)
-    if seen is None:
-        errors["changed"] = (
-            "The page did not say which version of the visit you checked. "
-            "It is shown above as it is now: check it, then sign again."
-        )
-    elif seen != visit.version:
-        errors["changed"] = (
-            f"The visit was changed at {time_local(visit.updated_at)} since you opened it. "
-            "It is shown above as it is now: check it, then sign again."
-        )
-    if meaning not in SIGNATURE_MEANINGS:
-        errors["meaning"] = "Choose what your signature means."
-    about = {"entity": "visit", "entity_id": visit.id, "patient_id": visit.patient_id}
-    password = request.form.get("password", "")
-    if problem := password_checks.reauthenticate(password, purpose="sign", **about):
-        errors["password"] = f"{problem} The visit is not signed."
-    if errors:
-        audit.record(
-            "sign_refused", entity="visit", entity_id=visit.id, patient_id=visit.patient_id
-        )
-        db.session.commit()
-        context = visit_page_context(visit)
-        return render_template(
-            "visits/detail.html",
-            meanings=SIGNATURE_MEANINGS,
-            sign_errors=errors,
-            chosen_meaning=meaning,
-            **context,
-        ), 409 if "changed" in errors else 422
-    visit_records.sign(visit, current_user, meaning)
-    db.session.commit()
-    visit_records.summary_due.send(current_app._get_current_object(), visit_id=visit.id)
-    flash("Visit signed. It can no longer be edited; corrections are amendments.", "success")
-    return redirect(url_for("visits.detail", visit_id=visit.id))
 
 
 @bp.route("/visits/<int:visit_id>/amend", methods=["GET", "POST"])
@@ -236,8 +201,10 @@ def amend(visit_id: int):
     if problem := password_checks.reauthenticate(password, purpose="amend", **about):
         errors["password"] = f"{problem} Nothing was changed."
     if form.validate_on_submit() and not errors:
-        amendment = visit_records.amend(
-            visit, current_user, as_visit_input(form), reason[:1000], key
+        # A grade the signed visit carried stays carried while the amendment leaves it as it was.
+        kept = visit_records.kept_carried(form, carried_in(effective_content(visit)))
+        amendment = record_amendment(
+            visit, current_user, as_visit_input(form), reason[:1000], key, kept
         )
         db.session.commit()
         if amendment:

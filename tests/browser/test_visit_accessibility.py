@@ -27,7 +27,7 @@ def open_form_with_errors(page: Page, base_url: str, patient_id: int) -> None:
     open_visit_form(page, base_url, patient_id)
     # A severity without a frequency is refused next to the field.
     page.get_by_role("group", name="Spasm severity").get_by_role("radio", name="1 · Mild").tap()
-    page.get_by_role("button", name="Save visit").tap()
+    page.get_by_role("button", name="Review and sign").tap()
     expect(page.locator("#penn_severity-error")).to_be_visible()
 
 
@@ -51,8 +51,8 @@ def open_unsigned_visit(page: Page, base_url: str, patient_id: int) -> None:
     page.get_by_role("group", name="Pain now").get_by_role("radio", name="2", exact=True).tap()
     page.get_by_role("group", name="Drowsiness").get_by_role("radio", name="Mild").tap()
     page.get_by_label("Notes").fill("Tolerates the increase.")
-    page.get_by_role("button", name="Save visit").tap()
-    expect(page).to_have_url(re.compile(r"/visits/\d+$"))
+    page.get_by_role("button", name="Review and sign").tap()
+    expect(page).to_have_url(re.compile(r"/visits/\d+/review$"))
 
 
 def open_visit_with_sign_error(page: Page, base_url: str, patient_id: int) -> None:
@@ -66,7 +66,20 @@ def open_signed_visit(page: Page, base_url: str, patient_id: int) -> None:
     open_unsigned_visit(page, base_url, patient_id)
     page.locator("#sign-password").fill(DEMO_PASSWORD)
     page.get_by_role("button", name="Sign visit").tap()
-    expect(page.get_by_text("Signed by")).to_be_visible()
+    expect(page.locator(".signature")).to_contain_text("Signed by")
+
+
+def open_unsigned_visit_page(page: Page, base_url: str, patient_id: int) -> None:
+    open_unsigned_visit(page, base_url, patient_id)
+    page.goto(page.url.removesuffix("/review"))
+    expect(page.get_by_role("link", name="Summary PDF")).to_be_visible()
+
+
+def open_discard_page(page: Page, base_url: str, patient_id: int) -> None:
+    open_unsigned_visit(page, base_url, patient_id)
+    page.get_by_role("link", name="Discard this visit…").tap()
+    page.get_by_role("button", name="Discard").tap()  # no reason: the message beside the field
+    expect(page.locator("#reason-error")).to_be_visible()
 
 
 PAGES = {
@@ -76,6 +89,8 @@ PAGES = {
     "visit-unsigned": open_unsigned_visit,
     "visit-sign-error": open_visit_with_sign_error,
     "visit-signed": open_signed_visit,
+    "visit-page-unsigned": open_unsigned_visit_page,
+    "visit-discard": open_discard_page,
 }
 
 

@@ -28,7 +28,7 @@ KEPT_OFFLINE = (
     "Offline — your visit is kept on this page, not yet on the server; "
     "tap Save visit again when back online"
 )
-VISIT_URL = re.compile(r"/visits/\d+$")
+REVIEW_URL = re.compile(r"/visits/\d+/review$")
 
 
 def legend(muscle: str, side: str) -> str:
@@ -65,10 +65,10 @@ def start_visit(page: Page, base_url: str, patient_id: int) -> str:
 
 
 def save_visit(page: Page) -> int:
-    """Tap Save visit; wait for the visit page; return the visit id."""
-    page.get_by_role("button", name="Save visit").tap()
-    expect(page).to_have_url(VISIT_URL)
-    return int(page.url.rsplit("/", 1)[1])
+    """Tap Review and sign; wait for the review page; return the visit id."""
+    page.get_by_role("button", name="Review and sign").tap()
+    expect(page).to_have_url(REVIEW_URL)
+    return int(page.url.split("/")[-2])
 
 
 def sign_visit(page: Page, password: str, meaning: str | None = None) -> None:
@@ -82,7 +82,8 @@ def grid(page: Page) -> dict[str, str]:
     """The visit page's MAS grid: muscle-side -> this visit's grade."""
     return dict(
         page.locator(".mas-table tbody tr").evaluate_all(
-            "rows => rows.map(r => [r.cells[0].textContent.trim(), r.cells[1].textContent.trim()])"
+            "rows => rows.map(r => [r.cells[0].textContent.trim(),"
+            " r.cells[1].firstChild.textContent.trim()])"
         )
     )
 
@@ -152,6 +153,7 @@ def test_full_visit_by_taps_only(
     page.get_by_label("Notes").fill("Walks 10 m with a frame.")
     assert_fits_tablet(page)
     visit_id = save_visit(page)
+    page.goto(f"{live_server}/visits/{visit_id}")
 
     muscles = scales.muscle_set(("thumb_flexors", *DEFAULT_MUSCLES))
     expected = all_sides(muscles, FULL_VISIT)
@@ -213,14 +215,14 @@ def test_double_tap_and_resend_give_one_visit(page: Page, live_server, live_data
     draft_url = start_visit(page, live_server, patient_id)
     tap_grades(page, {("hip_flexors", "left"): "2"})
     expect(save_status(page)).to_have_text(SAVED)
-    box = page.get_by_role("button", name="Save visit").bounding_box()
+    box = page.get_by_role("button", name="Review and sign").bounding_box()
     x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
 
     posted = []
     page.on("request", lambda r: posted.append(r) if r.method == "POST" else None)
     page.touchscreen.tap(x, y)
     page.touchscreen.tap(x, y)
-    expect(page).to_have_url(VISIT_URL)
+    expect(page).to_have_url(REVIEW_URL)
     visit_url = page.url
     sent = [r for r in posted if r.url == draft_url]
     assert len(sent) == 1, "the second tap posted the form again"
@@ -253,7 +255,7 @@ def test_offline_mid_visit_loses_and_duplicates_nothing(
     context.set_offline(True)
     tap_grades(page, offline)
     expect(save_status(page)).to_have_text(OFFLINE)
-    page.get_by_role("button", name="Save visit").tap()
+    page.get_by_role("button", name="Review and sign").tap()
     expect(save_status(page)).to_have_text(KEPT_OFFLINE)
     expect(page).to_have_url(draft_url)
     expect_chosen(page, {**online, **offline})
@@ -283,7 +285,7 @@ def test_a_flaky_connection_keeps_the_input_on_the_page(
     page.route(drafts, lambda route: route.abort("connectionfailed"))
     grades = {("hip_adductors", "left"): "1+", ("hip_adductors", "right"): "2"}
     tap_grades(page, grades)
-    page.get_by_role("button", name="Save visit").tap()
+    page.get_by_role("button", name="Review and sign").tap()
 
     expect(save_status(page)).to_have_text(KEPT_OFFLINE)
     expect(page).to_have_url(draft_url)
@@ -370,7 +372,7 @@ def test_carried_grades_are_kept_cleared_or_changed(
     tap_grades(page, first)
     save_visit(page)
     sign_visit(page, "spastic-demo")
-    expect(page.get_by_text("Signed by")).to_be_visible()
+    expect(page.locator(".signature")).to_contain_text("Signed by")
 
     start_visit(page, live_server, patient_id)
     today = date.today()
@@ -389,7 +391,7 @@ def test_carried_grades_are_kept_cleared_or_changed(
     expect(rows["hip_adductors", "right"]).to_have_class(re.compile(r"\bpending\b"))
 
     # The row left untouched must be kept or cleared: the form comes back with the input kept.
-    page.get_by_role("button", name="Save visit").tap()
+    page.get_by_role("button", name="Review and sign").tap()
     expect(rows["hip_adductors", "right"].locator(".error")).to_have_text(
         f"Keep or clear the grade carried from {today.day} {today:%b}."
     )

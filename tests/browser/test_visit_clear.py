@@ -53,9 +53,9 @@ def test_every_answer_can_be_cleared_by_touch(page: Page, live_server, live_data
     tardieu.get_by_role("button", name=f"Clear {quality}").tap()
     expect(tardieu.locator("input:checked")).to_have_count(0)
 
-    page.get_by_role("button", name="Save visit").tap()
-    expect(page).to_have_url(re.compile(r"/visits/\d+$"))
-    visit_id = int(page.url.rsplit("/", 1)[1])
+    page.get_by_role("button", name="Review and sign").tap()
+    expect(page).to_have_url(re.compile(r"/visits/\d+/review$"))
+    visit_id = int(page.url.split("/")[-2])
     with closing(sqlite3.connect(live_database)) as db:
         row = db.execute(
             "SELECT pain_now, pain_worst, penn_frequency, penn_severity, adherence"

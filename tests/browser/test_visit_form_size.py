@@ -135,9 +135,9 @@ def test_follow_up_visit_tap_count(page: Page, live_server, live_database, demo_
     taps.tap(page.get_by_role("button", name="No side effects"), "no side effects")
     expect(page.get_by_text(f"All {len(scales.SIDE_EFFECTS)} set to none")).to_be_visible()
     shot(page, "follow-up-before-save")
-    taps.tap(page.get_by_role("button", name="Save visit"), "save")
-    expect(page).to_have_url(re.compile(r"/visits/\d+$"))
-    visit_id = int(page.url.rsplit("/", 1)[1])
+    taps.tap(page.get_by_role("button", name="Review and sign"), "save")
+    expect(page).to_have_url(re.compile(r"/visits/\d+/review$"))
+    visit_id = int(page.url.split("/")[-2])
     print(f"\nfollow-up visit ({kept} carried grades, 3 changed): {taps.count} taps: {taps.log}")
 
     with closing(sqlite3.connect(live_database)) as connection:
