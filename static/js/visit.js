@@ -13,7 +13,7 @@
   const submitButton = form.querySelector("[data-submit]");
   const url = form.dataset.autosave;
   const draftPath = new URL(url, window.location.href).pathname.replace(/\/autosave$/, "");
-  // The status follows the therapist down the form: it moves beside Save visit, in the sticky bar.
+  // The status follows the therapist down the form: it moves beside Review and sign, in the sticky bar.
   const bar = submitButton.closest(".sticky-actions");
   if (bar) bar.prepend(statusBox);
   let dirty = false;
@@ -43,12 +43,12 @@
     return new URLSearchParams(new FormData(form));
   }
 
-  // A tap on Save visit while changes are unsaved first saves the draft, then submits: if the
+  // A tap on Review and sign while changes are unsaved first saves the draft, then submits: if the
   // connection has dropped, the page (and the input) stays instead of ending on an error page.
   let submitAfterSave = false;
   const UNSAVED = "Changes not saved yet…";
   const OFFLINE = "Offline — changes kept on this page, not yet on the server";
-  const KEPT_OFFLINE = "Offline — your visit is kept on this page, not yet on the server; tap Save visit again when back online";
+  const KEPT_OFFLINE = "Offline — your visit is kept on this page, not yet on the server; tap Review and sign again when back online";
 
   async function save() {
     if (saving || blocked || !dirty) return;
@@ -76,7 +76,7 @@
       } else if (response.status === 401) {
         dirty = true;
         blocked = true;
-        say("Logged out after a pause - your input is still on this page, not on the server. Log in again in a new tab, then come back and tap Save visit.");
+        say("Logged out after a pause - your input is still on this page, not on the server. Log in again in a new tab, then come back and tap Review and sign.");
         setTimeout(function () { blocked = false; }, 15000);
       } else if (response.status === 400 && data.csrf_expired) {
         form.querySelector("[name=csrf_token]").value = data.csrf_token;
@@ -310,7 +310,7 @@
   });
   window.addEventListener("pagehide", saveAsLeaving);
   window.addEventListener("beforeunload", function (event) {
-    if (submitButton.dataset.sent) return; // Save visit is on its way
+    if (submitButton.dataset.sent) return; // Review and sign is on its way
     saveAsLeaving();
     // Leaving now would lose words: the other version of a conflict not yet chosen, or
     // changes made offline. The browser asks "Leave site?" first.

@@ -26,7 +26,7 @@ SAVED = re.compile(r"^Draft saved \d\d:\d\d \(not yet a visit\)$")
 OFFLINE = "Offline — changes kept on this page, not yet on the server"
 KEPT_OFFLINE = (
     "Offline — your visit is kept on this page, not yet on the server; "
-    "tap Save visit again when back online"
+    "tap Review and sign again when back online"
 )
 REVIEW_URL = re.compile(r"/visits/\d+/review$")
 
