@@ -17,7 +17,7 @@ from tests.test_fhir import GRADES, add_visit
 HEADER = (
     "mrn,patient_name,visit_date,visit_id,status,rater,muscle,muscle_label,side,mas_grade,"
     "mas_index,pain_now,pain_worst,penn_frequency,penn_severity,route,daily_dose,dose_unit,amended,"
-    "mas_carried_from"
+    "mas_carried_from,regimen"
 )
 
 
@@ -90,6 +90,11 @@ def test_values_grades_pain_and_the_regimen_in_force(therapist, app, clinic_worl
         ("Hip flexors", "4", "5", "intrathecal", "150"),
     ]
     assert (rows[0]["dose_unit"], rows[3]["dose_unit"]) == ("mg/day", "mcg/day")
+    # Every route in force, from the one definition the pages and the PDF use.
+    assert (rows[0]["regimen"], rows[3]["regimen"]) == (
+        "30 mg/day oral",
+        "30 mg/day oral + 150 mcg/day intrathecal",
+    )
     first = rows[0]
     assert (first["pain_now"], first["pain_worst"]) == ("4", "7")
     assert (first["penn_frequency"], first["penn_severity"]) == ("2", "1")

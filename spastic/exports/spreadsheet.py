@@ -5,6 +5,7 @@ import io
 from collections.abc import Iterable, Iterator
 
 from spastic.clinical import dosing, scales
+from spastic.clinical.regimen import regimen_in_force
 from spastic.models import Patient, Visit
 from spastic.patients.regimen import as_pure_changes
 from spastic.visits.content import as_record, effective_content
@@ -30,6 +31,7 @@ CSV_COLUMNS = (
     "dose_unit",
     "amended",
     "mas_carried_from",  # added last: the visit date a grade was kept from, not re-examined
+    "regimen",  # added last: the regimen in force, every route ("60 mg/day oral + ...")
 )
 
 
@@ -47,7 +49,7 @@ def csv_rows(patient: Patient, visits: Iterable[Visit]) -> Iterator[list]:
     for visit in visits:
         content = effective_content(visit)
         record = as_record(visit)
-        in_force = dosing.dose_in_force(changes, record.visit_date)
+        regimen = regimen_in_force(changes, record.visit_date)
         common = {
             "mrn": patient.mrn,
             "patient_name": f"{patient.family_name}, {patient.given_name}",
@@ -59,8 +61,11 @@ def csv_rows(patient: Patient, visits: Iterable[Visit]) -> Iterator[list]:
             "pain_worst": record.pain_worst,
             "penn_frequency": record.penn_frequency,
             "penn_severity": record.penn_severity,
-            **_dose_columns(in_force),
+            # route, daily_dose and dose_unit keep their meaning (the latest change of any
+            # route in force); `regimen` says every route, from the same one definition.
+            **_dose_columns(regimen.last_change),
             "amended": "yes" if visit.amendments else "no",
+            "regimen": regimen.label,
         }
         for muscle, side, grade in _muscle_sides(content) or [(None, None, None)]:
             row = {**common, **_muscle_columns(muscle, side, grade)}
