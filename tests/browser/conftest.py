@@ -31,6 +31,10 @@ AXE = HERE.parent / "a11y" / "node_modules" / "axe-core" / "axe.min.js"
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21aa", "wcag22aa"]
 DEMO_PASSWORD = demo.DEMO_PASSWORD
 VIEWPORTS = ("ipad-portrait", "ipad-landscape", "tablet-768")
+# How long an expectation waits for the page to get there (Playwright's default: 5 s). Two
+# test workers share two cores with their servers and browsers, and signing renders a PDF:
+# a ceiling for waiting, not a measure of speed (that is bench/'s job).
+expect.set_options(timeout=15_000)
 
 
 def pytest_collection_modifyitems(items):

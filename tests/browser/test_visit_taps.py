@@ -40,7 +40,10 @@ def _sign(page: Page, taps: TapCounter) -> int:
     taps.tap(page.locator("#sign-password"), "password field")
     page.keyboard.type("spastic-demo")
     taps.tap(page.get_by_role("button", name="Sign visit"), "sign")
-    expect(page.locator("#visit-status")).to_have_text(re.compile(r"^Signed \d\d:\d\d by "))
+    # Signing renders and stores the summary PDF before it answers: seconds on a loaded machine.
+    expect(page.locator("#visit-status")).to_have_text(
+        re.compile(r"^Signed \d\d:\d\d by "), timeout=30_000
+    )
     return int(re.search(r"/visits/(\d+)", page.url).group(1))
 
 
