@@ -285,8 +285,11 @@ def open_draft(client: Client, patient_id: int) -> tuple[str, str] | None:
 
 
 def acknowledged_visit(reply: Reply) -> int | None:
-    """The visit id of a save the server acknowledged (302 to /visits/<id>), else None."""
-    found = re.fullmatch(r"/visits/(\d+)", reply.location) if reply.status == 302 else None
+    """The visit id of a save the server acknowledged (302 to the visit's review page, or to the
+    visit itself once signed), else None."""
+    found = (
+        re.fullmatch(r"/visits/(\d+)(/review)?", reply.location) if reply.status == 302 else None
+    )
     return int(found.group(1)) if found else None
 
 

@@ -1,6 +1,8 @@
 """From a saved visit to a signature: review and sign, discard with a reason, and each grade's
 provenance (examined today or carried forward) kept in the signed content."""
 
+import csv
+import io
 import json
 import re
 from datetime import date, timedelta
@@ -290,9 +292,12 @@ def test_carried_grades_keep_their_provenance_in_the_signed_content(app, therapi
     assert f"carried from {day}, not re-examined" in page
     pdf = re.sub(r"\s+", " ", _text(therapist.get(f"/visits/{visit_id}/summary.pdf").data))
     assert f"carried from {day}, not re-examined" in pdf.replace("re- examined", "re-examined")
-    rows = therapist.get(f"/patients/{pid}/export.csv").get_data(as_text=True).splitlines()
-    carried_rows = [r for r in rows if r.endswith("," + LAST_MONTH)]
-    assert len(carried_rows) == 1 and ",elbow_flexors,Elbow flexors,right,2," in carried_rows[0]
+    exported = therapist.get(f"/patients/{pid}/export.csv").get_data(as_text=True)
+    rows = list(csv.DictReader(io.StringIO(exported.lstrip("\ufeff"))))
+    carried_rows = [r for r in rows if r["mas_carried_from"] == LAST_MONTH]
+    assert [(r["muscle"], r["side"], r["mas_grade"]) for r in carried_rows] == [
+        ("elbow_flexors", "right", "2")
+    ]
     bundle = therapist.get(f"/patients/{pid}/fhir").json
     notes = [
         e["resource"]["note"][0]["text"]
