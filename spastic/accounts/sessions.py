@@ -17,6 +17,7 @@ from flask import (
 )
 from flask.sessions import SecureCookieSessionInterface
 from sqlalchemy import select, update
+from sqlalchemy.orm import joinedload
 
 from spastic.database import defer_write
 from spastic.extensions import db, login_manager
@@ -88,7 +89,9 @@ def current_is_live() -> bool:
 
 def load_user(user_id: str) -> User | None:
     """Return the user of a live session, or None so Flask-Login asks for a login."""
-    row = _current_row()
+    # One query: the session row, its user and the user's clinic (every page shows its times
+    # in the clinic's time zone).
+    row = _current_row(joinedload(LoginSession.user).joinedload(User.clinic))
     if row is None or row.ended_at is not None or str(row.user_id) != user_id:
         return None
     now = utcnow()
@@ -116,11 +119,12 @@ def _write_session(row_id: int, **values) -> None:
         db.session.commit()
 
 
-def _current_row() -> LoginSession | None:
+def _current_row(*options) -> LoginSession | None:
     token = session.get("sid")
     if not token:
         return None
-    return db.session.scalar(select(LoginSession).where(LoginSession.token_hash == _digest(token)))
+    query = select(LoginSession).where(LoginSession.token_hash == _digest(token))
+    return db.session.scalar(query.options(*options))
 
 
 def _digest(token: str) -> str:
