@@ -22,12 +22,14 @@ def visible_patients(user: User) -> Select:
     return query
 
 
-def patient_for(user: User, patient_id: int, *, write: bool = False) -> Patient:
+def patient_for(user: User, patient_id: int, *, write: bool = False, load=()) -> Patient:
     """Return the patient if the user may see it; 404 when not (never say it exists).
 
     `write=True` additionally needs the therapist role (403 for a physician on the care team).
+    `load` names loader options for what the caller shows (loaded in the same query).
     """
-    patient = db.session.scalar(visible_patients(user).where(Patient.id == patient_id))
+    query = visible_patients(user).where(Patient.id == patient_id).options(*load)
+    patient = db.session.scalars(query).unique().one_or_none()
     if patient is None:
         abort(404)
     if write and user.role != "therapist":
@@ -67,9 +69,10 @@ def visit_for(user: User, visit_id: int, *, write: bool = False, discarded: bool
     return visit
 
 
-def draft_for(user: User, draft_id: int):
-    """Return a visit draft if the user may edit its patient (404 otherwise)."""
-    draft = db.session.get(Draft, draft_id)
+def draft_for(user: User, draft_id: int, *, load=()):
+    """Return a visit draft if the user may edit its patient (404 otherwise); `load` as in
+    `patient_for`."""
+    draft = db.session.get(Draft, draft_id, options=load)
     if draft is None:
         abort(404)
     patient_for(user, draft.patient_id, write=True)

@@ -17,10 +17,11 @@ from flask import (
 )
 from flask.sessions import SecureCookieSessionInterface
 from sqlalchemy import select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from spastic.database import defer_write
 from spastic.extensions import db, login_manager
-from spastic.models import LoginSession, User, utcnow
+from spastic.models import Clinic, LoginSession, User, utcnow
 
 _TOUCH_EVERY = timedelta(seconds=60)
 
@@ -88,7 +89,7 @@ def current_is_live() -> bool:
 
 def load_user(user_id: str) -> User | None:
     """Return the user of a live session, or None so Flask-Login asks for a login."""
-    row = _current_row()
+    row = _current_row_with_user()
     if row is None or row.ended_at is not None or str(row.user_id) != user_id:
         return None
     now = utcnow()
@@ -121,6 +122,28 @@ def _current_row() -> LoginSession | None:
     if not token:
         return None
     return db.session.scalar(select(LoginSession).where(LoginSession.token_hash == _digest(token)))
+
+
+def _current_row_with_user() -> LoginSession | None:
+    """The session row with its user and the user's clinic (every page shows times in the
+    clinic's zone), in one query. Selected as entities, not as eager-load options: a later
+    `refresh(user, with_for_update=True)` would repeat those as an outer join, which
+    PostgreSQL cannot lock."""
+    token = session.get("sid")
+    if not token:
+        return None
+    found = db.session.execute(
+        select(LoginSession, User, Clinic)
+        .join(User, User.id == LoginSession.user_id)
+        .join(Clinic, Clinic.id == User.clinic_id)
+        .where(LoginSession.token_hash == _digest(token))
+    ).first()
+    if found is None:
+        return None
+    row, user, clinic = found
+    set_committed_value(row, "user", user)
+    set_committed_value(user, "clinic", clinic)
+    return row
 
 
 def _digest(token: str) -> str:

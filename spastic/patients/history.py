@@ -3,10 +3,10 @@
 from datetime import timedelta
 
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload
 
 from spastic.extensions import db
-from spastic.models import Draft, Visit, utcnow
+from spastic.models import Amendment, Draft, Visit, utcnow
 
 # A visit is recorded the day it happens; a draft nobody saved for longer was most likely left
 # behind. It is then shown as a stale draft, dated, with Continue and Discard; it is never
@@ -20,22 +20,30 @@ def is_stale(draft: Draft) -> bool:
 
 
 def visits_of(patient_id: int) -> list[Visit]:
-    """Return a patient's visits (signed or not; discarded ones are no visits), newest first."""
-    return db.session.scalars(
-        select(Visit)
-        .where(Visit.patient_id == patient_id, Visit.discarded_at.is_(None))
-        .order_by(Visit.visit_date.desc(), Visit.id.desc())
-        .options(selectinload(Visit.amendments))
-    ).all()
+    """Return a patient's visits (signed or not; discarded ones are no visits), newest first.
 
-
-def open_draft_of(patient_id: int) -> Draft | None:
-    """Return the patient's new visit in progress, if any."""
-    return db.session.scalar(
-        select(Draft).where(
-            Draft.patient_id == patient_id,
-            Draft.visit_id.is_(None),
-            Draft.consumed_at.is_(None),
-            Draft.discarded_at.is_(None),
+    In one query, with only the ids of their amendments: the list says "amended", no more.
+    """
+    return (
+        db.session.scalars(
+            select(Visit)
+            .where(Visit.patient_id == patient_id, Visit.discarded_at.is_(None))
+            .order_by(Visit.visit_date.desc(), Visit.id.desc())
+            .options(joinedload(Visit.amendments).load_only(Amendment.id))
         )
+        .unique()
+        .all()
     )
+
+
+def open_draft_of(patient_id: int, *, with_author: bool = False) -> Draft | None:
+    """Return the patient's new visit in progress, if any (with who saved it last, to show)."""
+    query = select(Draft).where(
+        Draft.patient_id == patient_id,
+        Draft.visit_id.is_(None),
+        Draft.consumed_at.is_(None),
+        Draft.discarded_at.is_(None),
+    )
+    if with_author:
+        query = query.options(joinedload(Draft.updated_by))
+    return db.session.scalar(query)

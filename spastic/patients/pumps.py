@@ -42,16 +42,18 @@ class PumpView:
     segments: tuple[pump.Segment, ...]  # the arithmetic of the last fill, for showing it
 
 
-def active_pump(patient_id: int, on: date | None = None) -> Pump | None:
-    """The patient's implanted pump (the latest not removed; on a date, the one in place)."""
-    query = select(Pump).where(Pump.patient_id == patient_id)
+def active_pump(patient_id: int, on: date | None = None, *, load=()) -> Pump | None:
+    """The patient's implanted pump (the latest not removed; on a date, the one in place);
+    `load` names loader options for what the caller shows."""
+    query = select(Pump).where(Pump.patient_id == patient_id).options(*load)
     if on is None:
         query = query.where(Pump.removed_on.is_(None))
     else:
         query = query.where(
             Pump.implant_date <= on, (Pump.removed_on.is_(None)) | (Pump.removed_on > on)
         )
-    return db.session.scalar(query.order_by(Pump.implant_date.desc(), Pump.id.desc()))
+    query = query.order_by(Pump.implant_date.desc(), Pump.id.desc()).limit(1)
+    return db.session.scalars(query).unique().one_or_none()
 
 
 def dose_steps(changes: list[DoseChange]) -> list[pump.DoseStep]:

@@ -5,13 +5,14 @@ from datetime import date
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import func, or_
+from sqlalchemy.orm import joinedload
 
 from spastic import audit
 from spastic.access import patient_for, role_required, visible_patients
 from spastic.errors import reshow_on_expired_form
 from spastic.extensions import db
 from spastic.fields import choices
-from spastic.models import Patient
+from spastic.models import Patient, Pump, Refill
 from spastic.patients import pumps
 from spastic.patients.forms import PatientForm
 from spastic.patients.history import open_draft_of, visits_of
@@ -26,6 +27,9 @@ from spastic.patients.regimen import regimen_of
 
 bp = Blueprint("patients", __name__, url_prefix="/patients")
 SEARCH_LIMIT = 50
+# A few dose changes and physicians: joined into the patient's own query.
+SHOWN_WITH_PATIENT = (joinedload(Patient.dose_changes), joinedload(Patient.care_team))
+SHOWN_WITH_PUMP = (joinedload(Pump.refills).joinedload(Refill.performed_by),)
 
 
 @bp.get("")
@@ -62,16 +66,19 @@ def new():
 @login_required
 def detail(patient_id: int):
     """Show a patient: details, care team, regimen timeline and the dose in force today."""
-    patient = patient_for(current_user, patient_id)
+    # Five queries in all: the login session, this patient, its visits, the visit in progress
+    # and the pump, each with what the page shows of it. No commit: the audit row is written
+    # at the end of the request (a commit would only expire what was loaded).
+    patient = patient_for(current_user, patient_id, load=SHOWN_WITH_PATIENT)
     in_force = regimen_of(patient, date.today())
-    pump = pumps.pump_view(patient, date.today())
+    row = pumps.active_pump(patient.id, load=SHOWN_WITH_PUMP)
+    pump = pumps.pump_view(patient, date.today(), row) if row else None
     audit.record("view", entity="patient", entity_id=patient.id, patient_id=patient.id)
-    db.session.commit()
     return render_template(
         "patients/detail.html",
         patient=patient,
         visits=visits_of(patient.id),
-        open_draft=open_draft_of(patient.id),
+        open_draft=open_draft_of(patient.id, with_author=True),
         changes=list(reversed(patient.dose_changes)),
         in_force=in_force,
         today=date.today(),

@@ -11,7 +11,7 @@ signed before grades had a provenance - is what it always was.
 import json
 
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from spastic.clinical import scales
 from spastic.clinical.records import VisitRecord
@@ -59,7 +59,10 @@ def content_of(visit: Visit) -> dict:
 
 def effective_content(visit: Visit, known_at=None) -> dict:
     """Return the content with every amendment applied in order (those made by `known_at`)."""
-    content = content_of(visit)
+    return _amended(content_of(visit), visit, known_at)
+
+
+def _amended(content: dict, visit: Visit, known_at=None) -> dict:
     for amendment in visit.amendments:
         if known_at is not None and amendment.created_at > known_at:
             continue
@@ -145,16 +148,22 @@ def signed_visits(patient_id: int) -> list[Visit]:
 
 def carried_grades(patient: Patient) -> dict:
     """Map (muscle, side) to (grade, date) from the last signed visit, for carry-forward."""
-    last = db.session.scalars(
-        select(Visit)
-        .where(Visit.patient_id == patient.id, Visit.status == "signed")
-        .order_by(Visit.visit_date.desc(), Visit.id.desc())
-        .limit(1)
-        .options(*WITH_CONTENT)
-    ).first()
+    # One query: only the grades and the amendments (which may correct a grade) are offered.
+    last = (
+        db.session.scalars(
+            select(Visit)
+            .where(Visit.patient_id == patient.id, Visit.status == "signed")
+            .order_by(Visit.visit_date.desc(), Visit.id.desc())
+            .limit(1)
+            .options(joinedload(Visit.mas_scores), joinedload(Visit.amendments))
+        )
+        .unique()
+        .one_or_none()
+    )
     if last is None:
         return {}
-    content = effective_content(last)
+    grades = {f"mas:{s.muscle}:{s.side}": s.grade for s in last.mas_scores}
+    content = _amended(grades, last)
     carried = {}
     for key, grade in content.items():
         if key.startswith("mas:") and grade is not None:

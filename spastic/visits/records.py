@@ -10,7 +10,7 @@ from dataclasses import asdict
 from datetime import date
 
 from blinker import Namespace
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
 from spastic import audit
@@ -242,17 +242,6 @@ def apply_input(visit: Visit, data: VisitInput, carried_from: dict | None = None
     if visit.id is not None:  # an edit: remove the old rows first, they share unique keys
         visit.mas_scores, visit.tardieu_scores, visit.side_effects = [], [], []
         db.session.flush()
-    carried_from = carried_from or {}
-    visit.mas_scores = [
-        MasScore(
-            muscle=m,
-            side=s,
-            grade=g,
-            rater=data.rater,
-            carried_from=carried_from.get((m, s)) if g is not None else None,
-        )
-        for m, s, g in data.grades
-    ]
     visit.tardieu_scores = [TardieuScore(**asdict(t)) for t in data.tardieu]
     visit.side_effects = [
         SideEffect(
@@ -262,6 +251,25 @@ def apply_input(visit: Visit, data: VisitInput, carried_from: dict | None = None
         )
         for code, severity in data.side_effects
     ]
+    carried_from = carried_from or {}
+    grades = [
+        {
+            "muscle": m,
+            "side": s,
+            "grade": g,
+            "rater": data.rater,
+            "carried_from": carried_from.get((m, s)) if g is not None else None,
+        }
+        for m, s, g in data.grades
+    ]
+    if visit not in db.session or not grades:  # a probe (see signing) or no grades
+        visit.mas_scores = [MasScore(**g) for g in grades]
+        return
+    # A stored visit's grades go in one statement (the ORM sends one a row on SQLite, to learn
+    # each id); the collection is read back when next used.
+    db.session.flush()
+    db.session.execute(insert(MasScore.__table__), [{**g, "visit_id": visit.id} for g in grades])
+    db.session.expire(visit, ["mas_scores"])
 
 
 def _new_visit_payload(patient: Patient, user: User) -> dict:

@@ -17,6 +17,7 @@ from flask import (
 )
 from flask_login import current_user, login_required
 from flask_wtf.csrf import generate_csrf
+from sqlalchemy.orm import joinedload
 from werkzeug.datastructures import MultiDict
 
 from spastic import audit
@@ -25,6 +26,7 @@ from spastic.accounts import password_checks
 from spastic.errors import reshow_on_expired_form
 from spastic.extensions import db
 from spastic.filters import time_local
+from spastic.models import Draft, Patient
 from spastic.visits import autosave as drafts
 from spastic.visits import records as visit_records
 from spastic.visits.content import carried_in, effective_content
@@ -46,6 +48,8 @@ bp.add_app_template_filter(tardieu_display)
 bp.add_app_template_filter(draft_words)
 bp.add_app_template_filter(drafts.status_words, "draft_status")
 NOT_STORED = {"csrf_token", "version", "submission_key", drafts.SESSION_FIELD}
+# The form shows the patient and the dose in force: loaded with the draft, in one query.
+FORM_SHOWS = (joinedload(Draft.patient).joinedload(Patient.dose_changes),)
 
 
 def _payload() -> dict:
@@ -68,15 +72,16 @@ def new(patient_id: int):
 @login_required
 def draft(draft_id: int):
     """Show the visit form as last saved on the server."""
-    draft = drafts.newest(draft_for(current_user, draft_id))
+    draft = drafts.newest(draft_for(current_user, draft_id, load=FORM_SHOWS))
     if draft.discarded_at is not None:
         flash(discarded_message(draft), "error")
         return redirect(url_for("patients.detail", patient_id=draft.patient_id))
     if draft.consumed_at is not None:
         return redirect(url_for("signing.review", visit_id=draft.visit_id))
     form = VisitForm(formdata=MultiDict(_as_pairs(json.loads(draft.payload))), meta={"csrf": True})
+    # No commit: the audit row is written at the end of the request (a commit would only
+    # expire what was loaded, and the page would load it again).
     audit.record("view", entity="draft", entity_id=draft.id, patient_id=draft.patient_id)
-    db.session.commit()
     return render_template("visits/form.html", **form_context(form, draft))
 
 
