@@ -69,8 +69,9 @@ def test_signed_summary_content_and_archival_form(app, therapist, clinic_world):
     assert f"Page 1 of {len(pages)}" in pages[0]
     assert "DRAFT" not in text
     flat = " ".join(text.split())
-    assert "Elbow flexors - Left 1+ 3" in flat  # this visit, previous
-    assert "Knee flexors (hamstrings) - Left 3" in flat
+    # The MAS grid: per muscle, left then right: this visit, previous, baseline, the changes.
+    assert "Elbow flexors 1+ 3 3 -2 -2 ▼ 2 2 2 0 0" in flat
+    assert "Knee flexors (hamstrings) 3 3 3 0 0 - - - - -" in flat  # right side not assessed
     assert "30 mg/day oral" in flat
     assert "Pain now 6 4 -2 (-33%) Clinically important" in flat
     assert "Stiff mornings. Müller says hi." in flat

@@ -30,7 +30,7 @@ from spastic.visits.side_effects import side_effect_summary
 
 # The PDF's chart (px): drawn beside "Also recorded" at 56% of the text width, where its
 # 16 px labels print at about 10 pt; lower than the trend page's, so a usual visit fits a page.
-CHART_SIZE = (500, 170)
+CHART_SIZE = (420, 160)
 
 
 @dataclass(frozen=True)
@@ -167,16 +167,19 @@ class ChangeLine:
 
 
 def change_lines(changes: list) -> list[ChangeLine]:
-    """Merge the comparisons' rows by measure, one line each; a limb's descriptive composite
-    that equals its Chen 2019 set (same sides, same means) is said once, as the set."""
+    """Merge the comparisons' rows by measure, one line each; a composite of the same sides
+    with the same means as one before it (a limb that is its Chen 2019 set, all sides that
+    are one limb) is said once, as the first."""
     by_measure: dict[str, list] = {}
     for index, (_, _, rows) in enumerate(changes):
         for row in rows:
             by_measure.setdefault(row.measure, [None] * len(changes))[index] = row
-    lines = []
+    lines, said = [], set()
     for measure, rows in by_measure.items():
-        if _same_as_chen_set(measure, rows, by_measure):
+        numbers = _numbers(rows)
+        if "pain" not in measure.lower() and numbers in said:
             continue
+        said.add(numbers)
         counts = list(dict.fromkeys(r.count for r in rows if r is not None and r.count))
         lines.append(
             ChangeLine(
@@ -190,16 +193,8 @@ def change_lines(changes: list) -> list[ChangeLine]:
     return lines
 
 
-def _same_as_chen_set(measure: str, rows: list, by_measure: dict) -> bool:
-    scope = measure.split(",", 1)[0]
-    chen = by_measure.get(f"{scope}, Chen 2019 set")
-    if chen is None or "Chen 2019" in measure:
-        return False
-    return all(
-        (a is None and b is None)
-        or (a and b and (a.count, a.before, a.after) == (b.count, b.before, b.after))
-        for a, b in zip(rows, chen, strict=True)
-    )
+def _numbers(rows: list) -> tuple:
+    return tuple(r and (r.count, r.before, r.after) for r in rows)
 
 
 def _comparisons(latest: VisitTrend, caveat: str | None) -> list[tuple[str, Comparison, list]]:
