@@ -3,7 +3,6 @@
 Also: the dose in force reads the same on every page, and MCID verdicts name their source.
 """
 
-import subprocess
 from datetime import date
 
 import pytest
@@ -14,6 +13,7 @@ from spastic.extensions import db
 from spastic.models import Patient
 from spastic.trends.presenter import load_trend, patient_context, verdict_of
 from spastic.visits.content import signed_visits
+from tests.test_summary_pdf import _text
 from tests.test_trend_page import PageText, _expected, history  # noqa: F401 - a fixture
 
 CAVEAT = "stroke-derived reference (Chen 2019); no MCID established for {}"
@@ -60,10 +60,7 @@ def _login(client, email="physician@demo.test"):
 
 def _pdf_pages(client, visit_id) -> list[str]:
     pdf = client.get(f"/visits/{visit_id}/summary.pdf").data
-    text = subprocess.run(
-        ["pdftotext", "-layout", "-", "-"], input=pdf, capture_output=True, check=True
-    ).stdout.decode()
-    return [" ".join(page.split()) for page in text.split("\f")]
+    return [" ".join(page.split()) for page in _text(pdf).split("\f")]
 
 
 def _latest_visit(app, patient_id):

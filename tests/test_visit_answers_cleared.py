@@ -7,7 +7,6 @@ side effect answered "none" differently from one not asked.
 """
 
 import re
-import subprocess
 from datetime import date
 
 import pytest
@@ -17,6 +16,7 @@ from spastic.clinical import scales
 from spastic.extensions import db
 from spastic.models import SideEffect, Visit
 from tests.conftest import PASSWORD
+from tests.test_summary_pdf import _text
 from tests.test_visits import _start, _visit_data
 
 
@@ -31,8 +31,7 @@ def _without(data: dict, *names: str) -> dict:
 
 
 def _pdf_text(pdf: bytes) -> str:
-    done = subprocess.run(["pdftotext", "-", "-"], input=pdf, capture_output=True, check=True)
-    return " ".join(done.stdout.decode().split())
+    return " ".join(_text(pdf).split())
 
 
 def test_severity_with_frequency_zero_is_refused_with_a_way_out(therapist, clinic_world):

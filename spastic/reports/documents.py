@@ -86,7 +86,7 @@ def _rendered(visit: Visit, known: Known, *, store: bool) -> bytes:
     # The chart is a pure function of the trend (its SVG has random ids), so the key leaves it out.
     skeleton = render_template("reports/summary.html", chart_uri="", **context)
     key = hashlib.sha256(skeleton.encode() + attachment.content).hexdigest()
-    chart = data_uri(trend_chart(context["trend"], width=720, height=300))
+    chart = data_uri(trend_chart(context["trend"], *context["chart_size"]))
     html = render_template("reports/summary.html", chart_uri=chart, **context)
     page_css, signed, visit_id = _page_css(visit), visit.status == "signed", visit.id
     # Render with no transaction open: on SQLite an open transaction holds the write lock,

@@ -5,11 +5,11 @@ this one, if not yet signed), exactly as the trend page computes it; nothing is 
 """
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 from spastic.clinical import scales
-from spastic.clinical.comparison import Comparison
+from spastic.clinical.comparison import CHEN_SET_WORDS, Comparison
 from spastic.clinical.scoring import Trend, VisitTrend, compute_trend
 from spastic.clinical.verdict import mcid_caveat
 from spastic.models import Visit
@@ -17,10 +17,20 @@ from spastic.patients import pumps
 from spastic.patients.regimen import as_pure_changes
 from spastic.reports.known import Known, dose_changes_known, known_for, records_until
 from spastic.trends.charts import chart_series
-from spastic.trends.presenter import change_rows, patient_context, regimen_label, verdict_of
+from spastic.trends.presenter import (
+    MEAN_LABEL,
+    change_rows,
+    patient_context,
+    regimen_label,
+    verdict_of,
+)
 from spastic.visits.content import carried_in, effective_content
 from spastic.visits.labels import label_for, tardieu_display
 from spastic.visits.side_effects import side_effect_summary
+
+# The PDF's chart (px): drawn beside "Also recorded" at 56% of the text width, where its
+# 16 px labels print at about 10 pt; lower than the trend page's, so a usual visit fits a page.
+CHART_SIZE = (420, 160)
 
 
 @dataclass(frozen=True)
@@ -33,6 +43,31 @@ class MasLine:
     vs_baseline: str
     status: str  # improved | worsened | unchanged | "" (nothing to compare)
     carried_from: date | None = None  # kept from that visit, not re-examined
+
+
+@dataclass(frozen=True)
+class MasRow:
+    """One muscle of the PDF's MAS grid: its left and right sides side by side (None: that
+    side was not assessed at this visit, printed as "-")."""
+
+    muscle: str
+    left: MasLine | None
+    right: MasLine | None
+
+
+def mas_grid(lines: list[MasLine]) -> list[MasRow]:
+    """Pair each muscle's sides into one row, in the order of `mas_lines` (one page holds
+    12 muscles x 2 sides this way)."""
+    rows: dict[str, dict] = {}
+    for line in lines:
+        muscle, _, side = line.label.rpartition(" - ")
+        rows.setdefault(muscle, {})[side.lower()] = line
+    return [MasRow(m, s.get("left"), s.get("right")) for m, s in rows.items()]
+
+
+def carried_dates(lines: list[MasLine]) -> list[date]:
+    """The dates grades were carried from (marked in the grid, named once under it)."""
+    return sorted({line.carried_from for line in lines if line.carried_from})
 
 
 def trend_until(visit: Visit, known: Known | None = None, signed: list | None = None) -> Trend:
@@ -93,8 +128,11 @@ def summary_context(visit: Visit, clinic, known: Known | None = None) -> dict:
         "trend": trend,
         "regimen": regimen_label(latest.doses),
         "dose_changes": _changes_between(dose_changes_known(visit, known), previous_date),
-        "mas": mas_lines(trend, carried_in(content)),
-        "changes": _comparisons(latest, mcid_caveat(visit.patient.diagnosis)),
+        "mas": (mas := mas_lines(trend, carried_in(content))),
+        "mas_grid": mas_grid(mas),
+        "carried_dates": carried_dates(mas),
+        "changes": (changes := _comparisons(latest, mcid_caveat(visit.patient.diagnosis))),
+        "change_lines": change_lines(changes),
         "verdict": verdict_of(trend, visit.patient, visit.visit_date),
         "pdf": True,
         "flags": trend.flags,
@@ -110,23 +148,80 @@ def summary_context(visit: Visit, clinic, known: Known | None = None) -> dict:
         "summary_version": known.version,
         "label_for": label_for,
         "chart_series": chart_series(trend),
+        "chart_size": CHART_SIZE,
         "previous_date": previous_date,
         "pump": pumps.pump_view(visit.patient, visit.visit_date, as_known_on=True),
     }
 
 
+@dataclass(frozen=True)
+class ChangeLine:
+    """One measure of the PDF's "What changed" table, against each reference (previous visit,
+    baseline): `befores` and `cells` ((change, judgement, important)) in the order of `changes`."""
+
+    measure: str
+    count: str
+    befores: tuple[str, ...]
+    now: str
+    cells: tuple[tuple[str, str, bool], ...]
+
+
+def change_lines(changes: list) -> list[ChangeLine]:
+    """Merge the comparisons' rows by measure, one line each; a composite of the same sides
+    with the same means as one before it (a limb that is its Chen 2019 set, all sides that
+    are one limb) is said once, as the first."""
+    by_measure: dict[str, list] = {}
+    for index, (_, _, rows) in enumerate(changes):
+        for row in rows:
+            by_measure.setdefault(row.measure, [None] * len(changes))[index] = row
+    lines, said = [], set()
+    for measure, rows in by_measure.items():
+        numbers = _numbers(rows)
+        if "pain" not in measure.lower() and numbers in said:
+            continue
+        said.add(numbers)
+        counts = list(dict.fromkeys(r.count for r in rows if r is not None and r.count))
+        lines.append(
+            ChangeLine(
+                measure,
+                " and ".join(c.removesuffix(" in common") for c in counts),
+                tuple(r.before if r else "-" for r in rows),
+                next(r.after for r in rows if r is not None),
+                tuple((r.change, r.verdict, r.important) if r else ("-", "", False) for r in rows),
+            )
+        )
+    return lines
+
+
+def _numbers(rows: list) -> tuple:
+    return tuple(r and (r.count, r.before, r.after) for r in rows)
+
+
 def _comparisons(latest: VisitTrend, caveat: str | None) -> list[tuple[str, Comparison, list]]:
     found = []
     if latest.vs_previous is not None:
-        rows = change_rows(latest.vs_previous, caveat)
+        rows = _short(change_rows(latest.vs_previous, caveat))
         found.append(("Since the previous visit", latest.vs_previous, rows))
     if latest.vs_baseline is not None and (
         latest.vs_previous is None
         or latest.vs_baseline.reference_visit_id != latest.vs_previous.reference_visit_id
     ):
-        rows = change_rows(latest.vs_baseline, caveat)
+        rows = _short(change_rows(latest.vs_baseline, caveat))
         found.append(("Since baseline", latest.vs_baseline, rows))
     return found
+
+
+def _short(rows: list) -> list:
+    """Name the Chen 2019 sets without their muscles (the note under the table lists them) and
+    the composites without "mean of grade indexes, 0-5" (the column header says it)."""
+    sets = [f" ({words})" for words in CHEN_SET_WORDS.values()] + [f", {MEAN_LABEL}"]
+    return [replace(r, measure=_without(r.measure, sets)) for r in rows]
+
+
+def _without(text: str, parts: list[str]) -> str:
+    for part in parts:
+        text = text.replace(part, "")
+    return text
 
 
 def _changes_between(changes: list, since: date | None) -> list:
