@@ -262,8 +262,12 @@ def _page_problems(name: str, html: str, values: dict) -> list[str]:
 
 
 def _text(pdf: bytes) -> str:
+    """pdftotext's reading order and pypdf's drawing order, both: with table cells side by
+    side (the summary's identity block) pdftotext interleaves a long cell's wrapped lines
+    with its neighbour's; pypdf keeps a cell's lines together."""
     done = subprocess.run(["pdftotext", "-", "-"], input=pdf, capture_output=True, check=True)
-    return done.stdout.decode()
+    drawn = "".join(page.extract_text() + "\f" for page in PdfReader(io.BytesIO(pdf)).pages)
+    return done.stdout.decode() + "\f" + drawn
 
 
 def _squeezed(text: str) -> str:

@@ -187,9 +187,11 @@ def test_added_muscles_show_on_the_visit_page_trend_grid_pdf_and_exports(
     assert "Elbow flexors" not in grid and "Ankle invertors" not in grid
 
     flat = " ".join(_text(therapist.get(f"/visits/{visit_id}/summary.pdf").data).split())
-    assert "Thumb flexors - Left 2" in flat
-    assert "Hip internal rotators - Right 1+" in flat
-    assert "Toe flexors (long toe flexors) - Left 3" in flat
+    # The PDF's grid: one row per muscle, left (now, prev., base, vs prev., vs base) then
+    # right; "-" where a side was not assessed.
+    assert "Thumb flexors 2 - - - - - - - - -" in flat
+    assert "Hip internal rotators - - - - - 1+ - - - -" in flat
+    assert "Toe flexors (long toe flexors) 3 - - - - - - - - -" in flat
     assert "Elbow flexors" not in flat
 
     csv = therapist.get(f"/patients/{pid}/export.csv").get_data(as_text=True)
