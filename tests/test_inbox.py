@@ -58,9 +58,10 @@ def test_inbox_lists_care_team_summaries_newest_first_unread_in_bold(
     assert f"/inbox/{newer}" in rows[0] and f"/inbox/{older}" in rows[1]  # newest first
     assert all('class="unread"' in r and "<strong>NGUYEN, Linh</strong>" in r for r in rows)
     assert "10 Feb 2026" in rows[0] and "Unread" in rows[0]
-    # The headline is the first change the trend shows; the first visit has none.
-    assert "Since baseline:" in rows[0] or "Since the previous visit:" in rows[0]
-    assert "First visit: nothing to compare with yet" in rows[1]
+    # The headline is the verdict's first line, as the summary's page 1 prints it.
+    # (The only dose change, 5 Jan, precedes both visits: nothing before it to compare with.)
+    for row in rows:
+        assert "Too early to judge: no signed visit before the change on 5 Jan 2026" in row
     # Opening marks it read, by its audit row (version 1), nothing else.
     opened = physician.get(f"/inbox/{newer}").get_data(as_text=True)
     assert "Acknowledge</button>" in opened and f"/visits/{newer}/summary.pdf?version=1" in opened

@@ -20,7 +20,7 @@ from spastic.models import Acknowledgement, AuditEvent, Patient, ShareLink, User
 from spastic.patients.awaiting import made_at, version_of_visit
 from spastic.reports.known import known_for
 from spastic.reports.summary import trend_until
-from spastic.trends.presenter import change_rows, comparisons
+from spastic.trends.presenter import verdict_of
 from spastic.visits.content import WITH_CONTENT
 
 READ = "read_summary"
@@ -44,17 +44,10 @@ class InboxItem:
     warnings: tuple[str, ...]
 
 
-def inbox_headline(trend: Trend) -> str:
-    """The first line of a summary's verdict, as the inbox shows it.
-
-    Until the verdict block lands (issue 14 point 1) this is the first headline the trend page
-    shows: the first composite or pain change of its first comparison.
-    """
-    for label, _latest, comparison in comparisons(trend):
-        rows = change_rows(comparison)
-        if rows:
-            return f"{label}: {rows[0].measure} - {rows[0].verdict}"
-    return "First visit: nothing to compare with yet"
+def inbox_headline(trend: Trend, visit: Visit) -> str:
+    """The first line of the summary's verdict (the PDF's, as of the visit date)."""
+    response = verdict_of(trend, visit.patient, visit.visit_date).response
+    return f"{response.headline}: {response.reason}" if response.reason else response.headline
 
 
 def warnings_of(trend: Trend) -> tuple[str, ...]:
@@ -108,7 +101,7 @@ def inbox_for(user: User) -> list[InboxItem]:
                 read=(visit.id, str(version)) in read or (visit.id, version) in acknowledged,
                 acknowledged_at=acknowledged.get((visit.id, version)),
                 sent_to_me=visit.id in sent,
-                headline=inbox_headline(trend),
+                headline=inbox_headline(trend, visit),
                 warnings=warnings_of(trend),
             )
         )

@@ -47,7 +47,7 @@ def summary(visit_id: int):
         visit=visit,
         patient=visit.patient,
         version=version,
-        headline=inbox.inbox_headline(trend),
+        headline=inbox.inbox_headline(trend, visit),
         flags=trend.flags,
         acknowledged={a.version: a for a in mine},
         versions=acknowledgements.versions_of(visit),
