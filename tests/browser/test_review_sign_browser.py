@@ -1,7 +1,6 @@
 """From the form's last button to a signed visit by touch: the review page, its taps, its look."""
 
 import re
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -9,20 +8,9 @@ from playwright.sync_api import Page, expect
 from tests.browser.conftest import login, open_visit_form
 from tests.browser.test_patients_browser import assert_fits_tablet
 from tests.browser.test_visit_browser import THERAPIST, tap_grades
+from tests.browser.test_visit_form_size import TapCounter, shot
 
-SHOTS = Path("/tmp/shots-h-b")
 TAPS_FORM_TO_SIGNED = 3  # Review and sign, the password field, Sign visit
-
-
-class Taps:
-    """Taps made through it, counted."""
-
-    def __init__(self) -> None:
-        self.count = 0
-
-    def __call__(self, locator) -> None:
-        locator.tap()
-        self.count += 1
 
 
 @pytest.mark.parametrize("viewport", ["ipad-portrait", "ipad-landscape"], indirect=True)
@@ -35,8 +23,8 @@ def test_from_the_form_to_signed_in_three_taps(
     tap_grades(page, {("hip_flexors", "left"): "2", ("knee_extensors", "right"): "1+"})
     expect(page.locator("[data-save-status]")).to_have_text(re.compile(r"\d\d:\d\d"))
 
-    tap = Taps()
-    tap(page.get_by_role("button", name="Review and sign"))
+    taps = TapCounter()
+    taps.tap(page.get_by_role("button", name="Review and sign"))
     expect(page).to_have_url(re.compile(r"/visits/\d+/review$"))
     expect(page.locator("#review-status")).to_have_text(
         re.compile(r"^Visit saved \d\d:\d\d, not signed\.")
@@ -47,20 +35,19 @@ def test_from_the_form_to_signed_in_three_taps(
         page.get_by_text("No earlier signed visit: this one will be the baseline.")
     ).to_be_visible()
     assert_fits_tablet(page)
-    SHOTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"review-{viewport}.png"), full_page=True)
+    shot(page, f"review-{viewport}")
 
-    tap(page.locator("#sign-password"))
+    taps.tap(page.locator("#sign-password"))
     page.keyboard.type("spastic-demo")
-    tap(page.get_by_role("button", name="Sign visit"))
+    taps.tap(page.get_by_role("button", name="Sign visit"))
     # Signing renders and stores the summary PDF before it answers: seconds on a loaded machine.
     expect(page.locator("#visit-status")).to_have_text(
         re.compile(r"^Signed \d\d:\d\d by Tess Mills on "), timeout=30_000
     )
     expect(page.get_by_role("link", name="Summary PDF")).to_be_visible()
     expect(page.get_by_role("button", name="Print")).to_be_visible()
-    page.screenshot(path=str(SHOTS / f"signed-{viewport}.png"), full_page=True)
-    assert tap.count <= TAPS_FORM_TO_SIGNED
+    shot(page, f"signed-{viewport}")
+    assert taps.count <= TAPS_FORM_TO_SIGNED
     assert console_errors == []
 
 
