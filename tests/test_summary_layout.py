@@ -55,11 +55,12 @@ def _usual_visits() -> list[Visit]:
     return [v for v in visits if not v.amendments and len(v.mas_scores) <= 24]
 
 
-@pytest.mark.xfail(
-    reason="issue 14.5 not finished: a few usual demo visits with several flags or a pump "
-    "still take 2 pages (2 of 75 on A4, 10 on Letter, measured); the message lists them",
-    strict=False,
-)
+# Issue 14.5 asks for none; measured when this test was written (2 Dec 2026): these many of
+# the demo's usual visits (several flags, or a pump) still take 2 pages. The test holds that
+# line - a layout change that pushes one more visit to page 2 fails - until the issue is done.
+STILL_LONGER = {"A4": 2, "Letter": 10}
+
+
 @pytest.mark.parametrize("paper", ["A4", "Letter"])
 def test_every_usual_demo_visit_fits_one_page(demo, paper):
     with demo.app_context(), demo.test_request_context():
@@ -74,7 +75,7 @@ def test_every_usual_demo_visit_fits_one_page(demo, paper):
             body = _rendered(visit, known_for(visit), store=False)
             if _pages(body) != 1:
                 longer.append(f"{visit.patient.mrn} {visit.visit_date}: {_pages(body)} pages")
-        assert longer == []
+        assert len(longer) <= STILL_LONGER[paper], longer
 
 
 def test_the_latest_visit_of_most_demo_patients_fits_one_page(demo):
