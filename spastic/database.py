@@ -18,6 +18,8 @@ from flask import Flask, g, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
+from spastic.extensions import db
+
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
@@ -71,8 +73,6 @@ def _write_deferred(response):
     writes = g.pop("_deferred_writes", None)
     if not writes:
         return response
-    from spastic.extensions import db
-
     db.session.rollback()  # end the read transaction: a read request wrote nothing of its own
     g._writing = True
     try:
