@@ -25,7 +25,6 @@ from spastic.models import AuditEvent, utcnow
 GENESIS = "0" * 64
 KEYED = "hmac-sha256"
 UNKEYED = "sha256"  # only the rows written before the chain was keyed (see the migration)
-LEGACY_CHAIN = "audit_event"  # the one chain of the rows written before clinics had their own
 SYSTEM_CHAIN = "system"
 _CHAIN_LOCK_KEY = 7_021_987  # PostgreSQL advisory lock class; the chain's number is the second key
 
