@@ -160,6 +160,9 @@ def open_visit_form(page: Page, base_url: str, patient_id: int) -> None:
     page.goto(f"{base_url}/patients/{patient_id}")
     page.get_by_role("button", name=VISIT_BUTTON).tap()
     expect(page).to_have_url(re.compile(r"/drafts/\d+$"))
+    # The URL changes when the form's response starts; its styles and scripts come after.
+    # A test that measures the page (widths, heights, targets) needs them all.
+    page.wait_for_load_state("load")
 
 
 def axe_violations(page: Page) -> list[dict]:
