@@ -86,19 +86,21 @@ def _save_and_sign(app, count: int) -> None:
 
 
 def _stored_pdf_bytes(app) -> list[int]:
-    """Download the summaries of a few of the signed visits; the stored copies' sizes."""
+    """Store the summaries of a few of the signed visits as signing does; their sizes."""
     from spastic.extensions import db
     from spastic.models import SummaryDocument, Visit
+    from spastic.reports.documents import store_summary
 
-    client = app.test_client()
-    login(client)
     visits = db.session.scalars(
         select(Visit.id).where(Visit.status == "signed").order_by(Visit.id.desc()).limit(PDFS)
     ).all()
-    for visit_id in visits:
-        assert client.get(f"/visits/{visit_id}/summary.pdf").status_code == 200
+    with app.test_request_context():
+        for visit_id in visits:
+            store_summary(visit_id)
     stored = select(SummaryDocument).where(SummaryDocument.visit_id.in_(visits))
-    return [len(document.pdf) for document in db.session.scalars(stored)]
+    sizes = [len(document.pdf) for document in db.session.scalars(stored)]
+    assert len(sizes) == len(visits), "a signed visit's summary was not stored"
+    return sizes
 
 
 def _sizes() -> dict:
