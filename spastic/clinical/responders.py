@@ -124,7 +124,7 @@ def dose_correlation(route: str, dosed: Sequence[Dosed]) -> DoseCorrelation:
         if route in regimen and summary.composites["all"].count
     ]
     n = len(pairs)
-    muscle_sets = {frozenset((g.muscle.code, g.side) for g in s.grades) for _, s in pairs}
+    muscle_sets = {frozenset(s.by_side) for _, s in pairs}
     same = len(muscle_sets) <= 1
     if n < MIN_CORRELATION_VISITS:
         return DoseCorrelation(n, None, "not_enough_visits", same)

@@ -11,14 +11,7 @@ from decimal import Decimal
 from types import MappingProxyType
 
 from spastic.clinical import scales
-from spastic.clinical.comparison import (
-    Comparison,
-    GradeEntry,
-    VisitSummary,
-    compare,
-    step_status,
-    summarise,
-)
+from spastic.clinical.comparison import Comparison, VisitSummary, compare, step_status, summarise
 from spastic.clinical.dosing import DoseChange, Flag, day_doses, regimens_on
 from spastic.clinical.records import PatientContext, VisitRecord
 from spastic.clinical.responders import (
@@ -110,37 +103,59 @@ def _visit_trends(
 ) -> tuple[VisitTrend, ...]:
     trends = []
     for index, (summary, regimen) in enumerate(zip(summaries, regimens, strict=True)):
-        previous = summaries[index - 1] if index else None
+        since_baseline = compare(summaries[0], summary) if index else None
+        # The second visit's previous visit is the baseline: one comparison serves both.
+        since_previous = (
+            since_baseline
+            if index == 1
+            else compare(summaries[index - 1], summary)
+            if index
+            else None
+        )
         trends.append(
             VisitTrend(
                 summary,
                 regimen,
                 MappingProxyType(_dose_changes(regimen, regimens[index - 1] if index else None)),
-                compare(summaries[0], summary) if index else None,
-                compare(previous, summary) if previous else None,
+                since_baseline,
+                since_previous,
             )
         )
     return tuple(trends)
 
 
-def _cell(entry: GradeEntry | None, before: GradeEntry | None) -> GridCell | None:
-    if entry is None:
-        return None
-    if before is None:
-        return GridCell(entry.grade, entry.index, None, None)
-    steps = entry.index - before.index
-    return GridCell(entry.grade, entry.index, steps, step_status(steps))
+def _first_cell(grade: str) -> GridCell:
+    return GridCell(grade, scales.MAS_INDEX[grade], None, None)
+
+
+def _next_cell(grade: str, before: str) -> GridCell:
+    steps = scales.MAS_INDEX[grade] - scales.MAS_INDEX[before]
+    return GridCell(grade, scales.MAS_INDEX[grade], steps, step_status(steps))
+
+
+# A cell depends only on its grade and the previous visit's: each is built once and shared.
+_CELLS: dict[tuple[str, str | None], GridCell] = {
+    (grade, before): _next_cell(grade, before) if before else _first_cell(grade)
+    for grade in scales.MAS_GRADES
+    for before in (None, *scales.MAS_GRADES)
+}
 
 
 def build_grid(summaries: Sequence[VisitSummary]) -> tuple[GridRow, ...]:
     """Lay out each muscle-side ever assessed as a row of grades by visit."""
+    assessed = set().union(*(s.by_side for s in summaries))
     rows = []
     for muscle in scales.MUSCLES:
         for side in scales.SIDES:
-            entries = [s.grade_at(muscle.code, side) for s in summaries]
-            if any(entries):
-                cells = tuple(_cell(e, b) for e, b in zip(entries, [None, *entries], strict=False))
-                rows.append(GridRow(muscle, side, cells))
+            if (muscle.code, side) not in assessed:
+                continue
+            cells, before = [], None
+            for summary in summaries:
+                entry = summary.by_side.get((muscle.code, side))
+                grade = None if entry is None else entry.grade
+                cells.append(None if grade is None else _CELLS[grade, before])
+                before = grade
+            rows.append(GridRow(muscle, side, tuple(cells)))
     return tuple(rows)
 
 

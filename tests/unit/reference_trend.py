@@ -1,8 +1,9 @@
 """The trend computed the straightforward way: today's code before it was made fast.
 
-A copy of `scoring.compute_trend` and the `responders` code it called as they stood before
-issue 16 (the comparison of two visits is in `reference_comparison`), building the same result
-dataclasses. It rescans freely (each visit's grades, every pair anew), so it is obviously right
+A copy of `scoring.compute_trend`, the `responders` code and `safety.side_effect_flags` it
+called as they stood before issue 16 (the comparison of two visits is in
+`reference_comparison`), building the same result dataclasses. It rescans freely (each
+visit's grades, every pair anew, every dose rise for each visit), so it is obviously right
 and slow; `test_fast_trend.py` checks that the fast path gives equal `Trend` results. Do not
 speed it up.
 """
@@ -12,7 +13,9 @@ from itertools import pairwise
 from types import MappingProxyType
 
 from spastic.clinical import scales
-from spastic.clinical.dosing import day_doses, regimens_on
+from spastic.clinical.dosing import day_doses, increases, regimens_on
+from spastic.clinical.dosing import format_dose as _fmt
+from spastic.clinical.flagging import visit_flag
 from spastic.clinical.responders import (
     MIN_CORRELATION_VISITS,
     NO_RESPONSE_INCREASES,
@@ -24,13 +27,22 @@ from spastic.clinical.responders import (
     spearman,
     trailing_non_responses,
 )
-from spastic.clinical.safety import safety_flags
+from spastic.clinical.safety import (
+    intrathecal_step_flags,
+    legacy_row_flags,
+    newest_first,
+    oral_max_flags,
+    oral_titration_flags,
+    rater_flags,
+    renal_flags,
+)
 from spastic.clinical.scoring import (
     GridCell,
     GridRow,
     Trend,
     VisitTrend,
 )
+from spastic.clinical.withdrawal import abrupt_stop_flags, reported_stop_flags
 from tests.unit.reference_comparison import compare, grade_at, step_status, summarise
 
 
@@ -201,6 +213,50 @@ def build_grid(summaries):
                 cells = tuple(_cell(e, b) for e, b in zip(entries, [None, *entries], strict=False))
                 rows.append(GridRow(muscle, side, cells))
     return tuple(rows)
+
+
+def side_effect_flags(changes, visits):
+    rises = increases(changes)
+    flags = []
+    for previous, visit in pairwise(visits):
+        new = visit.side_effects_present() - previous.side_effects_present()
+        linked = [
+            (before, after)
+            for before, after in rises
+            if previous.visit_date < after.effective_date <= visit.visit_date
+        ]
+        if not new or not linked:
+            continue
+        before, after = linked[-1]
+        names = ", ".join(
+            scales.SIDE_EFFECTS[code].lower() for code in scales.SIDE_EFFECTS if code in new
+        )
+        message = (
+            f"New at the visit of {visit.visit_date:%-d %b %Y}: {names}, after the "
+            f"{after.route} dose rose from {_fmt(before.daily_dose)} to "
+            f"{_fmt(after.daily_dose)} {after.unit} on {after.effective_date:%-d %b %Y}."
+        )
+        source = "Baclofen tablet label, adverse reactions"
+        flags.append(
+            visit_flag("side_effect_after_increase", "caution", message, source, visit, after)
+        )
+    return flags
+
+
+def safety_flags(changes, patient, visits):
+    ordered_visits = sorted(visits, key=lambda v: (v.visit_date, v.visit_id))
+    flags = [
+        *legacy_row_flags(changes),
+        *oral_max_flags(changes),
+        *oral_titration_flags(changes),
+        *abrupt_stop_flags(changes, patient),
+        *reported_stop_flags(changes, ordered_visits, patient),
+        *intrathecal_step_flags(changes, patient),
+        *renal_flags(changes, patient),
+        *side_effect_flags(changes, ordered_visits),
+        *rater_flags(ordered_visits),
+    ]
+    return newest_first(flags)
 
 
 def compute_trend(visits, dose_changes, patient):
