@@ -6,7 +6,7 @@ only for display, with `format_index`, `format_change`, `format_percent` or `dos
 """
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import FrozenInstanceError, dataclass
 from decimal import Decimal
 from types import MappingProxyType
 
@@ -36,15 +36,99 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
 class VisitTrend:
-    """One visit in the trend: its summary, the regimen then, and its changes."""
+    """One visit in the trend: its summary, the regimen then, and its changes.
 
+    Immutable, and equal to another when all five parts are equal, like a frozen dataclass.
+    `compute_trend` defers the two comparisons (`deferred`): they are computed the first time
+    they are read and kept, since the pages read them for the latest visit only (issue 16).
+    """
+
+    __slots__ = ("_compared", "_pending", "dose_change_since_previous", "doses", "summary")
     summary: VisitSummary
     doses: Mapping[str, DoseChange]  # route -> change in force on the visit date
     dose_change_since_previous: Mapping[str, Decimal | None]  # route -> change; None: unknown
-    vs_baseline: Comparison | None  # None for the baseline (first) visit
-    vs_previous: Comparison | None  # None for the baseline (first) visit
+
+    def __init__(
+        self,
+        summary: VisitSummary,
+        doses: Mapping[str, DoseChange],
+        dose_change_since_previous: Mapping[str, Decimal | None],
+        vs_baseline: Comparison | None,
+        vs_previous: Comparison | None,
+    ) -> None:
+        for name, value in (
+            ("summary", summary),
+            ("doses", doses),
+            ("dose_change_since_previous", dose_change_since_previous),
+            ("_compared", (vs_baseline, vs_previous)),
+            ("_pending", None),
+        ):
+            object.__setattr__(self, name, value)
+
+    @classmethod
+    def deferred(
+        cls,
+        summary: VisitSummary,
+        doses: Mapping[str, DoseChange],
+        dose_change_since_previous: Mapping[str, Decimal | None],
+        baseline: VisitSummary | None,
+        previous: VisitSummary | None,
+    ) -> "VisitTrend":
+        """A visit whose comparisons with `baseline` and `previous` are computed when read."""
+        trend = cls(summary, doses, dose_change_since_previous, None, None)
+        object.__setattr__(trend, "_pending", (baseline, previous))
+        return trend
+
+    def _comparisons(self) -> tuple[Comparison | None, Comparison | None]:
+        if self._pending is not None:
+            baseline, previous = self._pending
+            vs_baseline = compare(baseline, self.summary) if baseline else None
+            # The second visit's previous visit is the baseline: one comparison serves both.
+            same = previous is baseline
+            vs_previous = (
+                vs_baseline if same else compare(previous, self.summary) if previous else None
+            )
+            object.__setattr__(self, "_compared", (vs_baseline, vs_previous))
+            object.__setattr__(self, "_pending", None)
+        return self._compared
+
+    @property
+    def vs_baseline(self) -> Comparison | None:
+        """Against the baseline (first) visit; None for the baseline itself."""
+        return self._comparisons()[0]
+
+    @property
+    def vs_previous(self) -> Comparison | None:
+        """Against the previous visit; None for the baseline (first) visit."""
+        return self._comparisons()[1]
+
+    def _parts(self) -> tuple:
+        return (self.summary, self.doses, self.dose_change_since_previous, *self._comparisons())
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._parts() == other._parts()
+
+    __hash__ = None  # type: ignore[assignment]  # its mappings are unhashable, as a dataclass's
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise FrozenInstanceError(f"cannot assign to field {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise FrozenInstanceError(f"cannot delete field {name!r}")
+
+    def __repr__(self) -> str:
+        parts = ", ".join(
+            f"{name}={value!r}"
+            for name, value in zip(
+                ("summary", "doses", "dose_change_since_previous", "vs_baseline", "vs_previous"),
+                self._parts(),
+                strict=True,
+            )
+        )
+        return f"VisitTrend({parts})"
 
 
 @dataclass(frozen=True)
@@ -103,22 +187,13 @@ def _visit_trends(
 ) -> tuple[VisitTrend, ...]:
     trends = []
     for index, (summary, regimen) in enumerate(zip(summaries, regimens, strict=True)):
-        since_baseline = compare(summaries[0], summary) if index else None
-        # The second visit's previous visit is the baseline: one comparison serves both.
-        since_previous = (
-            since_baseline
-            if index == 1
-            else compare(summaries[index - 1], summary)
-            if index
-            else None
-        )
         trends.append(
-            VisitTrend(
+            VisitTrend.deferred(
                 summary,
                 regimen,
                 MappingProxyType(_dose_changes(regimen, regimens[index - 1] if index else None)),
-                since_baseline,
-                since_previous,
+                summaries[0] if index else None,
+                summaries[index - 1] if index else None,
             )
         )
     return tuple(trends)
@@ -134,7 +209,7 @@ def _next_cell(grade: str, before: str) -> GridCell:
 
 
 # A cell depends only on its grade and the previous visit's: each is built once and shared.
-_CELLS: dict[tuple[str, str | None], GridCell] = {
+_CELLS: dict[tuple[str | None, str | None], GridCell] = {
     (grade, before): _next_cell(grade, before) if before else _first_cell(grade)
     for grade in scales.MAS_GRADES
     for before in (None, *scales.MAS_GRADES)
@@ -143,19 +218,17 @@ _CELLS: dict[tuple[str, str | None], GridCell] = {
 
 def build_grid(summaries: Sequence[VisitSummary]) -> tuple[GridRow, ...]:
     """Lay out each muscle-side ever assessed as a row of grades by visit."""
-    assessed = set().union(*(s.by_side for s in summaries))
+    grades = [s.record.grades for s in summaries]  # (muscle, side) -> grade, as assessed
+    assessed = set().union(*grades)
     rows = []
     for muscle in scales.MUSCLES:
         for side in scales.SIDES:
             if (muscle.code, side) not in assessed:
                 continue
-            cells, before = [], None
-            for summary in summaries:
-                entry = summary.by_side.get((muscle.code, side))
-                grade = None if entry is None else entry.grade
-                cells.append(None if grade is None else _CELLS[grade, before])
-                before = grade
-            rows.append(GridRow(muscle, side, tuple(cells)))
+            row = [visit.get((muscle.code, side)) for visit in grades]
+            # A cell is None where not assessed (no such key in _CELLS).
+            cells = tuple(map(_CELLS.get, zip(row, [None, *row], strict=False)))
+            rows.append(GridRow(muscle, side, cells))
     return tuple(rows)
 
 

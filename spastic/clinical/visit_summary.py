@@ -111,25 +111,37 @@ class VisitSummary:
         """Penn spasm (frequency 0-4, severity 1-3); severity only when frequency > 0."""
         return self.record.penn_frequency, self.record.penn_severity
 
-    # Derived from `grades` once, for lookups that never scan them; not compared or shown.
-    by_side: Mapping[MuscleSide, GradeEntry] = field(init=False, compare=False, repr=False)
-    grade_keys: tuple[tuple[str, str, str], ...] = field(init=False, compare=False, repr=False)
-    index_sums: Mapping[str, tuple[int, int]] = field(init=False, compare=False, repr=False)
+    # Derived from `grades` when first needed, for lookups that never scan them (issue 16).
+    _derived: tuple | None = field(default=None, init=False, compare=False, repr=False)
 
-    def __post_init__(self) -> None:
-        # by_side: (muscle code, side) -> entry; grade_keys: (code, side, grade) per grade;
-        # index_sums: (sides, sum of indices) by muscle code, by limb and for "all".
-        by_side, keys, sums = {}, [], {}
-        for g in self.grades:
-            code = g.muscle.code
-            by_side[code, g.side] = g
-            keys.append((code, g.side, g.grade))
-            for key in (code, g.muscle.limb, "all"):
-                count, total = sums.get(key, (0, 0))
-                sums[key] = (count + 1, total + g.index)
-        object.__setattr__(self, "by_side", MappingProxyType(by_side))
-        object.__setattr__(self, "grade_keys", tuple(keys))
-        object.__setattr__(self, "index_sums", MappingProxyType(sums))
+    def _derive(self) -> tuple:
+        if self._derived is None:
+            by_side, keys, sums = {}, [], {}
+            for g in self.grades:
+                code = g.muscle.code
+                by_side[code, g.side] = g
+                keys.append((code, g.side, g.grade))
+                for key in (code, g.muscle.limb, "all"):
+                    count, total = sums.get(key, (0, 0))
+                    sums[key] = (count + 1, total + g.index)
+            derived = (MappingProxyType(by_side), tuple(keys), MappingProxyType(sums))
+            object.__setattr__(self, "_derived", derived)
+        return self._derived
+
+    @property
+    def by_side(self) -> Mapping[MuscleSide, GradeEntry]:
+        """The grades by (muscle code, side)."""
+        return self._derive()[0]
+
+    @property
+    def grade_keys(self) -> tuple[tuple[str, str, str], ...]:
+        """(muscle code, side, grade) of each grade, in `grades` order."""
+        return self._derive()[1]
+
+    @property
+    def index_sums(self) -> Mapping[str, tuple[int, int]]:
+        """(sides, sum of indices) by muscle code, by limb and for "all"."""
+        return self._derive()[2]
 
     def grade_at(self, muscle_code: str, side: str) -> GradeEntry | None:
         """Return the grade of a muscle-side, or None when it was not assessed."""

@@ -6,15 +6,16 @@ over histories with both routes, invalid dose rows, missing sides, several visit
 carried-over (repeated) grades and different or blank raters.
 """
 
-from dataclasses import replace
+from dataclasses import FrozenInstanceError, replace
 from datetime import date, timedelta
 from decimal import Decimal
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from spastic.clinical import scales
-from spastic.clinical.comparison import CHEN_MUSCLES
+from spastic.clinical.comparison import CHEN_MUSCLES, compare
 from spastic.clinical.dosing import DoseChange
 from spastic.clinical.records import PatientContext, VisitRecord
 from spastic.clinical.scoring import compute_trend
@@ -100,3 +101,23 @@ def test_the_reference_is_not_trivially_equal():
     assert same == reference_trend.compute_trend([first, second], [], patient)
     assert same != reference_trend.compute_trend([first, worse], [], patient)
     assert same.visits[1].vs_baseline.grade_changes[0].status == "unchanged"
+
+
+def test_a_visit_trend_compares_when_read_and_stays_immutable():
+    """The deferred comparisons are those `compare` gives, computed once; nothing can be set."""
+    day = date(2024, 1, 1)
+    grades = {("elbow_flexors", "left"): "2", ("knee_flexors", "right"): "3"}
+    first = VisitRecord(1, day, "Ana", grades, pain_now=6)
+    second = replace(first, visit_id=2, visit_date=day + timedelta(days=7), pain_now=3)
+    third = replace(second, visit_id=3, visit_date=day + timedelta(days=14), rater="Ben")
+    trend = compute_trend([first, second, third], [], PatientContext("stroke"))
+    baseline, _, latest = (v.summary for v in trend.visits)
+    assert trend.visits[2].vs_baseline == compare(baseline, latest)
+    assert trend.visits[2].vs_previous == compare(trend.visits[1].summary, latest)
+    assert trend.visits[2].vs_previous is trend.visits[2].vs_previous
+    assert trend.visits[1].vs_previous is trend.visits[1].vs_baseline
+    assert trend.visits[2].vs_baseline.pain_now.change == -3
+    assert not trend.visits[2].vs_previous.same_rater
+    assert "vs_previous=Comparison(" in repr(trend.visits[2])
+    with pytest.raises(FrozenInstanceError):
+        trend.visits[2].summary = baseline
