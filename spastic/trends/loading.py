@@ -3,7 +3,8 @@
 `visits.content.signed_visits` loads whole ORM objects, which costs most of the trend page at
 a thousand visits (about 25,000 grade objects in the identity map). The trend only reads
 them, so here each table is read once as plain rows, with the columns `content_of` reads,
-and handed to the same `as_record` (amendments applied the same way). Tardieu measures are
+and handed to the same `as_record` (amendments applied the same way); a visit without
+amendments is its own rows, so its record is built from them directly. Tardieu measures are
 not part of a `VisitRecord`, so they are not read.
 """
 
@@ -48,4 +49,23 @@ def signed_records(patient_id: int) -> list[VisitRecord]:
         )
         for row in rows:
             getattr(visits[row.visit_id], name).append(row)
-    return [as_record(visit) for visit in visits.values()]
+    return [
+        _record(visit) if not visit.amendments else as_record(visit) for visit in visits.values()
+    ]
+
+
+def _record(visit: SimpleNamespace) -> VisitRecord:
+    """`as_record` of a visit without amendments, read straight from its rows: its content is
+    its own rows, so the grades and side effects need no round trip through content keys."""
+    return VisitRecord(
+        visit_id=visit.id,
+        visit_date=visit.visit_date,
+        rater=visit.rater,
+        grades={(row.muscle, row.side): row.grade for row in visit.mas_scores},
+        pain_now=visit.pain_now,
+        pain_worst=visit.pain_worst,
+        penn_frequency=visit.penn_frequency,
+        penn_severity=visit.penn_severity,
+        side_effects={row.code: row.severity for row in visit.side_effects if row.severity},
+        adherence=visit.adherence,
+    )
