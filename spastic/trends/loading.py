@@ -48,7 +48,7 @@ def signed_records(patient_id: int) -> list[VisitRecord]:
             .order_by(model.id)
         )
         for row in rows:
-            getattr(visits[row.visit_id], name).append(row)
+            getattr(visits[row[0]], name).append(row)  # row[0] is the visit id
     return [
         _record(visit) if not visit.amendments else as_record(visit) for visit in visits.values()
     ]
@@ -61,11 +61,12 @@ def _record(visit: SimpleNamespace) -> VisitRecord:
         visit_id=visit.id,
         visit_date=visit.visit_date,
         rater=visit.rater,
-        grades={(row.muscle, row.side): row.grade for row in visit.mas_scores},
+        # By position (visit id, muscle, side, grade): faster than by name, 24 rows a visit.
+        grades={(row[1], row[2]): row[3] for row in visit.mas_scores},
         pain_now=visit.pain_now,
         pain_worst=visit.pain_worst,
         penn_frequency=visit.penn_frequency,
         penn_severity=visit.penn_severity,
-        side_effects={row.code: row.severity for row in visit.side_effects if row.severity},
+        side_effects={row[1]: row[2] for row in visit.side_effects if row[2]},
         adherence=visit.adherence,
     )
