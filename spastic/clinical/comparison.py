@@ -5,18 +5,42 @@ Pain ratings are judged in `pain`.
 Every threshold is a `dosing.Threshold` in `THRESHOLDS`, quoting ../shared/CLINICAL.md.
 """
 
-import math
-import statistics
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from functools import cache, lru_cache
 from types import MappingProxyType
 
 from spastic.clinical import pain, scales
 from spastic.clinical.dosing import Threshold
 from spastic.clinical.pain import PainChange, judge_pain
-from spastic.clinical.records import MuscleSide, VisitRecord, same_rater
+from spastic.clinical.records import same_rater
+from spastic.clinical.visit_summary import (
+    SCOPES,
+    Composite,
+    GradeEntry,
+    VisitSummary,
+    composite,
+    median_grade_label,
+    summarise,
+)
+
+__all__ = [
+    "CHEN_MUSCLES",
+    "Comparison",
+    "Composite",
+    "CompositeChange",
+    "GradeChange",
+    "GradeEntry",
+    "VisitSummary",
+    "compare",
+    "composite",
+    "composite_change",
+    "median_grade_label",
+    "step_status",
+    "summarise",
+]
 
 _CHEN = "Chen 2019, Eur J Phys Rehabil Med 55:754"
 THRESHOLDS: tuple[Threshold, ...] = (
@@ -35,7 +59,6 @@ THRESHOLDS: tuple[Threshold, ...] = (
 )
 _T = {threshold.key: threshold.value for threshold in THRESHOLDS}
 
-SCOPES: tuple[str, ...] = ("upper", "lower", "all")
 # (0.5 SD, 0.8 SD) composite MCIDs per limb; "all" has none (Chen 2019 reports limbs apart).
 MCID: dict[str, tuple[float, float]] = {
     "upper": (float(_T["mcid_upper_half_sd"]), float(_T["mcid_upper_08_sd"])),
@@ -57,119 +80,6 @@ CHEN_SET_WORDS: dict[str, str] = {
     "lower": "hip adductors, knee flexors, ankle plantarflexors",
 }
 CHEN_DIAGNOSIS = "stroke"  # Chen 2019: 115 stroke patients; stroke-derived for every other
-
-
-def _in_scope(muscle: scales.Muscle, scope: str) -> bool:
-    return scope == "all" or muscle.limb == scope
-
-
-def _sort_key(key: MuscleSide) -> tuple[int, int]:
-    return scales.MUSCLES.index(scales.MUSCLE_BY_CODE[key[0]]), scales.SIDES.index(key[1])
-
-
-@dataclass(frozen=True)
-class GradeEntry:
-    """One muscle-side's MAS grade at a visit, with its 0-5 ordinal index (1+ = 2)."""
-
-    muscle: scales.Muscle
-    side: str
-    grade: str
-    index: int
-
-
-@dataclass(frozen=True)
-class Composite:
-    """Mean 0-5 index (a secondary composite) and median grade over a scope's assessed sides.
-
-    MAS is ordinal (NINDS CDE): the median is the primary summary, the mean index is labelled
-    secondary. With an even count the median can fall between two grades ("1 to 1+").
-    """
-
-    scope: str  # "upper" | "lower" | "all"
-    count: int
-    mean_index: float | None
-    median_index: float | None
-    median_grade: str | None
-
-
-def median_grade_label(median_index: float) -> str:
-    """Name the grade at a median index; between two grades, name both ("1 to 1+")."""
-    low, high = math.floor(median_index), math.ceil(median_index)
-    if low == high:
-        return scales.MAS_GRADES[low]
-    return f"{scales.MAS_GRADES[low]} to {scales.MAS_GRADES[high]}"
-
-
-def composite(indices: list[int], scope: str) -> Composite:
-    """Summarise the indices of one scope; empty gives count 0 and no numbers."""
-    if not indices:
-        return Composite(scope, 0, None, None, None)
-    median = float(statistics.median(indices))
-    return Composite(
-        scope, len(indices), math.fsum(indices) / len(indices), median, median_grade_label(median)
-    )
-
-
-@dataclass(frozen=True)
-class VisitSummary:
-    """Everything one visit recorded, with its composites, ready for the page and the PDF."""
-
-    visit_id: int
-    visit_date: date
-    rater: str
-    grades: tuple[GradeEntry, ...]  # in MUSCLES order, left before right
-    composites: Mapping[str, Composite]  # by scope: "upper", "lower", "all"
-    count_at_1plus_or_above: int
-    record: VisitRecord
-
-    @property
-    def pain_now(self) -> int | None:
-        """Pain now, 0-10, or None when not rated."""
-        return self.record.pain_now
-
-    @property
-    def pain_worst(self) -> int | None:
-        """Worst pain in the last 24 hours, 0-10, or None when not rated."""
-        return self.record.pain_worst
-
-    @property
-    def penn(self) -> tuple[int | None, int | None]:
-        """Penn spasm (frequency 0-4, severity 1-3); severity only when frequency > 0."""
-        return self.record.penn_frequency, self.record.penn_severity
-
-    def grade_at(self, muscle_code: str, side: str) -> GradeEntry | None:
-        """Return the grade of a muscle-side, or None when it was not assessed."""
-        return next(
-            (g for g in self.grades if g.muscle.code == muscle_code and g.side == side), None
-        )
-
-
-def summarise(visit: VisitRecord) -> VisitSummary:
-    """Summarise one visit: each grade and index, composites per scope, sides at 1+ or above."""
-    keys = sorted(visit.grades, key=_sort_key)
-    grades = tuple(
-        GradeEntry(
-            scales.MUSCLE_BY_CODE[code],
-            side,
-            visit.grades[code, side],
-            scales.mas_index(visit.grades[code, side]),
-        )
-        for code, side in keys
-    )
-    composites = {
-        scope: composite([g.index for g in grades if _in_scope(g.muscle, scope)], scope)
-        for scope in SCOPES
-    }
-    at_1plus = sum(1 for g in grades if g.index >= scales.MAS_INDEX["1+"])
-    return VisitSummary(
-        visit.visit_id,
-        visit.visit_date,
-        visit.rater,
-        grades,
-        MappingProxyType(composites),
-        at_1plus,
-        visit,
-    )
 
 
 @dataclass(frozen=True)
@@ -238,6 +148,20 @@ def judge_mcid(scope: str, change: float) -> str | None:
     return "below"
 
 
+@lru_cache(maxsize=4096)
+def _composite_change(
+    scope: str, count: int, before_sum: int, after_sum: int, judged: bool
+) -> CompositeChange:
+    # Whole indices sum exactly, so these are the floats of math.fsum over the pairs; one
+    # division of the summed steps, so equal changes give equal floats.
+    change = (after_sum - before_sum) / count
+    direction = "improved" if change < 0 else "worsened" if change > 0 else "unchanged"
+    mcid = judge_mcid(scope, change) if judged else None
+    return CompositeChange(
+        scope, count, before_sum / count, after_sum / count, change, direction, mcid
+    )
+
+
 def composite_change(
     scope: str, pairs: list[tuple[GradeEntry, GradeEntry]], judged: bool = True
 ) -> CompositeChange | None:
@@ -248,14 +172,8 @@ def composite_change(
     """
     if not pairs:
         return None
-    count = len(pairs)
-    before = math.fsum(b.index for b, _ in pairs) / count
-    after = math.fsum(a.index for _, a in pairs) / count
-    # One division of the summed steps, so equal changes give equal floats.
-    change = math.fsum(a.index - b.index for b, a in pairs) / count
-    direction = "improved" if change < 0 else "worsened" if change > 0 else "unchanged"
-    mcid = judge_mcid(scope, change) if judged else None
-    return CompositeChange(scope, count, before, after, change, direction, mcid)
+    before, after = sum(b.index for b, _ in pairs), sum(a.index for _, a in pairs)
+    return _composite_change(scope, len(pairs), before, after, judged)
 
 
 def chen_pairs(
@@ -266,6 +184,34 @@ def chen_pairs(
     chosen = [(b, a) for b, a in pairs if b.muscle.code in CHEN_MUSCLES[limb]]
     present = {b.muscle.code for b, _ in chosen}
     return chosen if present == set(CHEN_MUSCLES[limb]) else []
+
+
+# A grade change depends only on (muscle, side, grade before, grade after): each of the few
+# thousand possible ones is built once and shared, frozen, by every comparison (issue 16).
+_CHANGES: dict[tuple[tuple[str, str, str], tuple[str, str, str]], GradeChange] = {
+    ((muscle.code, side, before), (muscle.code, side, after)): GradeChange(
+        muscle,
+        side,
+        before,
+        after,
+        scales.MAS_INDEX[after] - scales.MAS_INDEX[before],
+        step_status(scales.MAS_INDEX[after] - scales.MAS_INDEX[before]),
+    )
+    for muscle in scales.MUSCLES
+    for side in scales.SIDES
+    for before in scales.MAS_GRADES
+    for after in scales.MAS_GRADES
+}
+# The sums each muscle's pairs join: all sides, its limb, and its limb's Chen 2019 set if in it.
+_SUMS_OF: dict[str, tuple[str, ...]] = {
+    m.code: (
+        "all",
+        m.limb,
+        *(f"chen {limb}" for limb, codes in CHEN_MUSCLES.items() if m.code in codes),
+    )
+    for m in scales.MUSCLES
+}
+_SUM_KEYS = (*SCOPES, *(f"chen {limb}" for limb in CHEN_MUSCLES))
 
 
 @dataclass(frozen=True)
@@ -293,8 +239,52 @@ class Comparison:
         return sum(1 for change in self.grade_changes if change.status == "worsened")
 
 
+@cache
 def _pain(measure: str, before: int | None, after: int | None) -> PainChange | None:
+    # Ratings are whole numbers 0-10: at most 2 x 12 x 12 distinct answers, each built once.
     return None if before is None or after is None else judge_pain(measure, before, after)
+
+
+def _any_sides(reference: VisitSummary, visit: VisitSummary):
+    """The grade changes, and per scope and Chen limb [count, before sum, after sum, muscles]:
+    one pass over the sides assessed at both."""
+    before = reference.by_side
+    changes = []
+    sums = {key: [0, 0, 0, set()] for key in _SUM_KEYS}
+    for entry in visit.grades:
+        code = entry.muscle.code
+        old = before.get((code, entry.side))
+        if old is None:
+            continue
+        changes.append(_CHANGES[(code, entry.side, old.grade), (code, entry.side, entry.grade)])
+        for key in _SUMS_OF[code]:
+            total = sums[key]
+            total[0] += 1
+            total[1] += old.index
+            total[2] += entry.index
+            total[3].add(code)
+    return changes, sums
+
+
+def _same_sides(reference: VisitSummary, visit: VisitSummary):
+    """As `_any_sides` when both visits assessed the same sides (the usual case): every grade
+    pairs with its own, so each visit's own sums serve and the changes are looked up at once."""
+    changes = list(
+        map(_CHANGES.__getitem__, zip(reference.grade_keys, visit.grade_keys, strict=True))
+    )
+    old, new = reference.index_sums, visit.index_sums
+    sums = {
+        scope: [old[scope][0], old[scope][1], new[scope][1], ()] for scope in SCOPES if scope in old
+    }
+    for limb, codes in CHEN_MUSCLES.items():
+        present = [code for code in codes if code in old]
+        sums[f"chen {limb}"] = [
+            sum(old[code][0] for code in present),
+            sum(old[code][1] for code in present),
+            sum(new[code][1] for code in present),
+            present,
+        ]
+    return changes, sums
 
 
 def compare(reference: VisitSummary, visit: VisitSummary) -> Comparison:
@@ -303,35 +293,27 @@ def compare(reference: VisitSummary, visit: VisitSummary) -> Comparison:
     CLINICAL.md: compare like with like; per muscle-side the change in grade steps; the
     mean-index composite per limb and of all sides (descriptive); and, where every muscle of
     Chen 2019's set was assessed at both visits, that set's composite judged against its MCID.
+    One pass over the visit's grades (issue 16): the same results as pairing the sides and
+    summing each scope apart (`composite_change`, `chen_pairs`).
     """
-    before = {(g.muscle.code, g.side): g for g in reference.grades}
-    pairs = [
-        (before[g.muscle.code, g.side], g)
-        for g in visit.grades
-        if (g.muscle.code, g.side) in before
-    ]
-    changes = tuple(
-        GradeChange(
-            b.muscle, b.side, b.grade, a.grade, a.index - b.index, step_status(a.index - b.index)
-        )
-        for b, a in pairs
-    )
-    composites = {}
-    for scope in SCOPES:
-        in_scope = [(b, a) for b, a in pairs if _in_scope(b.muscle, scope)]
-        if in_scope:
-            composites[scope] = composite_change(scope, in_scope, judged=False)
+    same = reference.by_side.keys() == visit.by_side.keys()
+    changes, sums = (_same_sides if same else _any_sides)(reference, visit)
+    composites = {
+        scope: _composite_change(scope, *sums[scope][:3], judged=False)
+        for scope in SCOPES
+        if scope in sums and sums[scope][0]
+    }
     chen = {
-        limb: composite_change(limb, chosen)
-        for limb in CHEN_MUSCLES
-        if (chosen := chen_pairs(limb, pairs))
+        limb: _composite_change(limb, *sums[f"chen {limb}"][:3], judged=True)
+        for limb, codes in CHEN_MUSCLES.items()
+        if len(sums[f"chen {limb}"][3]) == len(codes)
     }
     old, new = reference.record, visit.record
     return Comparison(
         reference.visit_id,
         reference.visit_date,
-        len(pairs),
-        changes,
+        len(changes),
+        tuple(changes),
         MappingProxyType(composites),
         MappingProxyType(chen),
         _pain("now", old.pain_now, new.pain_now),

@@ -15,7 +15,6 @@ from types import MappingProxyType
 from spastic.clinical import scales
 from spastic.clinical.comparison import (
     CompositeChange,
-    GradeEntry,
     VisitSummary,
     compare,
     step_status,
@@ -124,7 +123,7 @@ def dose_correlation(route: str, dosed: Sequence[Dosed]) -> DoseCorrelation:
         if route in regimen and summary.composites["all"].count
     ]
     n = len(pairs)
-    muscle_sets = {frozenset((g.muscle.code, g.side) for g in s.grades) for _, s in pairs}
+    muscle_sets = {frozenset(s.record.grades) for _, s in pairs}
     same = len(muscle_sets) <= 1
     if n < MIN_CORRELATION_VISITS:
         return DoseCorrelation(n, None, "not_enough_visits", same)
@@ -257,31 +256,36 @@ class MuscleResponder:
     first_improved_doses: Mapping[str, DoseChange]  # regimen in force then, by route
 
 
-# One assessment of a muscle-side: the visit, the grade there, and the regimen then.
-_Assessment = tuple[VisitSummary, GradeEntry, Mapping[str, DoseChange]]
-
-
-def _responder(assessments: list[_Assessment]) -> MuscleResponder:
-    (first, baseline, _), (last, latest, _) = assessments[0], assessments[-1]
-    steps = latest.index - baseline.index
+def _responder(key: tuple[str, str], dosed: Sequence[Dosed]) -> MuscleResponder | None:
+    grades = [summary.record.grades.get(key) for summary, _ in dosed]  # None: not assessed
+    assessed = [position for position, grade in enumerate(grades) if grade is not None]
+    if not assessed:
+        return None
+    first, last = assessed[0], assessed[-1]
+    base, latest = scales.MAS_INDEX[grades[first]], scales.MAS_INDEX[grades[last]]
     improved = next(
-        (a for a in assessments[1:] if step_status(a[1].index - baseline.index) == "improved"),
+        (
+            dosed[p]
+            for p in assessed[1:]
+            if step_status(scales.MAS_INDEX[grades[p]] - base) == "improved"
+        ),
         None,
     )
+    (first_visit, _), (last_visit, _) = dosed[first], dosed[last]
     return MuscleResponder(
-        baseline.muscle,
-        baseline.side,
-        baseline.grade,
-        first.visit_id,
-        first.visit_date,
-        latest.grade,
-        last.visit_id,
-        last.visit_date,
-        steps,
-        step_status(steps) if len(assessments) > 1 else "not_compared",
+        scales.MUSCLE_BY_CODE[key[0]],
+        key[1],
+        grades[first],
+        first_visit.visit_id,
+        first_visit.visit_date,
+        grades[last],
+        last_visit.visit_id,
+        last_visit.visit_date,
+        latest - base,
+        step_status(latest - base) if len(assessed) > 1 else "not_compared",
         improved[0].visit_id if improved else None,
         improved[0].visit_date if improved else None,
-        MappingProxyType(dict(improved[2] if improved else {})),
+        MappingProxyType(dict(improved[1] if improved else {})),
     )
 
 
@@ -291,10 +295,7 @@ def responder_summary(dosed: Sequence[Dosed]) -> tuple[MuscleResponder, ...]:
     Responder = a reduction of >= 1 grade step (trial convention, NCT00432666); the row says at
     which visit, and on which regimen, the side first reached it.
     """
-    history: dict[tuple[str, str], list[_Assessment]] = {
-        (m.code, side): [] for m in scales.MUSCLES for side in scales.SIDES
-    }
-    for summary, regimen in dosed:
-        for entry in summary.grades:
-            history[entry.muscle.code, entry.side].append((summary, entry, regimen))
-    return tuple(_responder(assessments) for assessments in history.values() if assessments)
+    assessed = set().union(*(summary.record.grades for summary, _ in dosed))
+    keys = [(m.code, side) for m in scales.MUSCLES for side in scales.SIDES]
+    found = (_responder(key, dosed) for key in keys if key in assessed)
+    return tuple(responder for responder in found if responder is not None)

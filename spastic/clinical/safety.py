@@ -4,6 +4,7 @@ Rules of issue #4 section 4 (the withdrawal rules are in `withdrawal`); every nu
 from `dosing.THRESHOLDS`. Pure: no app, no database.
 """
 
+from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from datetime import date, timedelta
 from decimal import ROUND_UP, Decimal
@@ -181,18 +182,16 @@ def side_effect_flags(changes: Sequence[DoseChange], visits: Sequence[VisitRecor
     latest increase effective after the previous visit and on or before this one. Adverse
     reactions as listed on the baclofen tablet label.
     """
-    rises = increases(changes)
+    rises = increases(changes)  # ordered by the day of the rise
+    rise_days = [after.effective_date for _, after in rises]
     flags = []
     for previous, visit in pairwise(visits):
         new = visit.side_effects_present() - previous.side_effects_present()
-        linked = [
-            (before, after)
-            for before, after in rises
-            if previous.visit_date < after.effective_date <= visit.visit_date
-        ]
-        if not new or not linked:
+        # The latest rise on or before this visit, if it came after the previous visit.
+        latest = bisect_right(rise_days, visit.visit_date) - 1
+        if not new or latest < 0 or rise_days[latest] <= previous.visit_date:
             continue
-        before, after = linked[-1]
+        before, after = rises[latest]
         names = ", ".join(
             scales.SIDE_EFFECTS[code].lower() for code in scales.SIDE_EFFECTS if code in new
         )

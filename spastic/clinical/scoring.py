@@ -6,19 +6,12 @@ only for display, with `format_index`, `format_change`, `format_percent` or `dos
 """
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import FrozenInstanceError, dataclass
 from decimal import Decimal
 from types import MappingProxyType
 
 from spastic.clinical import scales
-from spastic.clinical.comparison import (
-    Comparison,
-    GradeEntry,
-    VisitSummary,
-    compare,
-    step_status,
-    summarise,
-)
+from spastic.clinical.comparison import Comparison, VisitSummary, compare, step_status, summarise
 from spastic.clinical.dosing import DoseChange, Flag, day_doses, regimens_on
 from spastic.clinical.records import PatientContext, VisitRecord
 from spastic.clinical.responders import (
@@ -43,15 +36,99 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
 class VisitTrend:
-    """One visit in the trend: its summary, the regimen then, and its changes."""
+    """One visit in the trend: its summary, the regimen then, and its changes.
 
+    Immutable, and equal to another when all five parts are equal, like a frozen dataclass.
+    `compute_trend` defers the two comparisons (`deferred`): they are computed the first time
+    they are read and kept, since the pages read them for the latest visit only (issue 16).
+    """
+
+    __slots__ = ("_compared", "_pending", "dose_change_since_previous", "doses", "summary")
     summary: VisitSummary
     doses: Mapping[str, DoseChange]  # route -> change in force on the visit date
     dose_change_since_previous: Mapping[str, Decimal | None]  # route -> change; None: unknown
-    vs_baseline: Comparison | None  # None for the baseline (first) visit
-    vs_previous: Comparison | None  # None for the baseline (first) visit
+
+    def __init__(
+        self,
+        summary: VisitSummary,
+        doses: Mapping[str, DoseChange],
+        dose_change_since_previous: Mapping[str, Decimal | None],
+        vs_baseline: Comparison | None,
+        vs_previous: Comparison | None,
+    ) -> None:
+        for name, value in (
+            ("summary", summary),
+            ("doses", doses),
+            ("dose_change_since_previous", dose_change_since_previous),
+            ("_compared", (vs_baseline, vs_previous)),
+            ("_pending", None),
+        ):
+            object.__setattr__(self, name, value)
+
+    @classmethod
+    def deferred(
+        cls,
+        summary: VisitSummary,
+        doses: Mapping[str, DoseChange],
+        dose_change_since_previous: Mapping[str, Decimal | None],
+        baseline: VisitSummary | None,
+        previous: VisitSummary | None,
+    ) -> "VisitTrend":
+        """A visit whose comparisons with `baseline` and `previous` are computed when read."""
+        trend = cls(summary, doses, dose_change_since_previous, None, None)
+        object.__setattr__(trend, "_pending", (baseline, previous))
+        return trend
+
+    def _comparisons(self) -> tuple[Comparison | None, Comparison | None]:
+        if self._pending is not None:
+            baseline, previous = self._pending
+            vs_baseline = compare(baseline, self.summary) if baseline else None
+            # The second visit's previous visit is the baseline: one comparison serves both.
+            same = previous is baseline
+            vs_previous = (
+                vs_baseline if same else compare(previous, self.summary) if previous else None
+            )
+            object.__setattr__(self, "_compared", (vs_baseline, vs_previous))
+            object.__setattr__(self, "_pending", None)
+        return self._compared
+
+    @property
+    def vs_baseline(self) -> Comparison | None:
+        """Against the baseline (first) visit; None for the baseline itself."""
+        return self._comparisons()[0]
+
+    @property
+    def vs_previous(self) -> Comparison | None:
+        """Against the previous visit; None for the baseline (first) visit."""
+        return self._comparisons()[1]
+
+    def _parts(self) -> tuple:
+        return (self.summary, self.doses, self.dose_change_since_previous, *self._comparisons())
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._parts() == other._parts()
+
+    __hash__ = None  # type: ignore[assignment]  # its mappings are unhashable, as a dataclass's
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise FrozenInstanceError(f"cannot assign to field {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise FrozenInstanceError(f"cannot delete field {name!r}")
+
+    def __repr__(self) -> str:
+        parts = ", ".join(
+            f"{name}={value!r}"
+            for name, value in zip(
+                ("summary", "doses", "dose_change_since_previous", "vs_baseline", "vs_previous"),
+                self._parts(),
+                strict=True,
+            )
+        )
+        return f"VisitTrend({parts})"
 
 
 @dataclass(frozen=True)
@@ -110,37 +187,48 @@ def _visit_trends(
 ) -> tuple[VisitTrend, ...]:
     trends = []
     for index, (summary, regimen) in enumerate(zip(summaries, regimens, strict=True)):
-        previous = summaries[index - 1] if index else None
         trends.append(
-            VisitTrend(
+            VisitTrend.deferred(
                 summary,
                 regimen,
                 MappingProxyType(_dose_changes(regimen, regimens[index - 1] if index else None)),
-                compare(summaries[0], summary) if index else None,
-                compare(previous, summary) if previous else None,
+                summaries[0] if index else None,
+                summaries[index - 1] if index else None,
             )
         )
     return tuple(trends)
 
 
-def _cell(entry: GradeEntry | None, before: GradeEntry | None) -> GridCell | None:
-    if entry is None:
-        return None
-    if before is None:
-        return GridCell(entry.grade, entry.index, None, None)
-    steps = entry.index - before.index
-    return GridCell(entry.grade, entry.index, steps, step_status(steps))
+def _first_cell(grade: str) -> GridCell:
+    return GridCell(grade, scales.MAS_INDEX[grade], None, None)
+
+
+def _next_cell(grade: str, before: str) -> GridCell:
+    steps = scales.MAS_INDEX[grade] - scales.MAS_INDEX[before]
+    return GridCell(grade, scales.MAS_INDEX[grade], steps, step_status(steps))
+
+
+# A cell depends only on its grade and the previous visit's: each is built once and shared.
+_CELLS: dict[tuple[str | None, str | None], GridCell] = {
+    (grade, before): _next_cell(grade, before) if before else _first_cell(grade)
+    for grade in scales.MAS_GRADES
+    for before in (None, *scales.MAS_GRADES)
+}
 
 
 def build_grid(summaries: Sequence[VisitSummary]) -> tuple[GridRow, ...]:
     """Lay out each muscle-side ever assessed as a row of grades by visit."""
+    grades = [s.record.grades for s in summaries]  # (muscle, side) -> grade, as assessed
+    assessed = set().union(*grades)
     rows = []
     for muscle in scales.MUSCLES:
         for side in scales.SIDES:
-            entries = [s.grade_at(muscle.code, side) for s in summaries]
-            if any(entries):
-                cells = tuple(_cell(e, b) for e, b in zip(entries, [None, *entries], strict=False))
-                rows.append(GridRow(muscle, side, cells))
+            if (muscle.code, side) not in assessed:
+                continue
+            row = [visit.get((muscle.code, side)) for visit in grades]
+            # A cell is None where not assessed (no such key in _CELLS).
+            cells = tuple(map(_CELLS.get, zip(row, [None, *row], strict=False)))
+            rows.append(GridRow(muscle, side, cells))
     return tuple(rows)
 
 

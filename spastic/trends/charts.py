@@ -155,9 +155,8 @@ def trend_chart(trend: Trend, width: int = 800, height: int = 440) -> str:
     for s in series:
         stroke = {"dasharray": s.look.dash}
         dots = s.key in scales.ROUTES or len(s.values) <= DOTS_UP_TO  # dose markers stay
-        chart.add(
-            s.title, list(s.values), secondary=s.secondary, stroke_style=stroke, show_dots=dots
-        )
+        values = list(s.values) if s.key in scales.ROUTES else drawn_points(s.values, width)
+        chart.add(s.title, values, secondary=s.secondary, stroke_style=stroke, show_dots=dots)
     axes = ("Mean grade index (0-5) · pain", units) if tone_and_pain else (units, "")
     chart.add_xml_filter(_self_contained(describe(trend), width, axes))
     return chart.render(is_unicode=True)
@@ -166,6 +165,35 @@ def trend_chart(trend: Trend, width: int = 800, height: int = 440) -> str:
 def data_uri(svg: str) -> str:
     """Return the SVG as a data: URI, for an `<img>` allowed by `img-src 'self' data:`."""
     return "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode("ascii")
+
+
+# A line's points closer than this many pixels apart are drawn through their extremes only.
+POINT_COLUMN_PX = 4
+PLOT_MARGIN_PX = 90  # about the chart's width outside its plot: margins and axis labels
+
+
+def drawn_points(values: Sequence[tuple[date, float]], width: int) -> list[tuple[date, float]]:
+    """The points a line is drawn through: all of them while they are at least
+    `POINT_COLUMN_PX` apart on the plot, else in each column of that width its lowest and
+    highest (in date order), plus the first and last. The line keeps every peak and trough
+    that could be seen, and pygal draws a few hundred points instead of one per visit; the
+    exact figure of every visit is in the grid and the tables.
+    """
+    columns = max(1, (width - PLOT_MARGIN_PX) // POINT_COLUMN_PX)
+    if len(values) <= 2 * columns:
+        return list(values)
+    first, last = values[0][0].toordinal(), values[-1][0].toordinal()
+    span = max(1, last - first + 1)
+    kept: dict[int, list[int]] = {}  # column -> [position of lowest, position of highest]
+    for position, (when, value) in enumerate(values):
+        column = (when.toordinal() - first) * columns // span
+        extremes = kept.setdefault(column, [position, position])
+        if value < values[extremes[0]][1]:
+            extremes[0] = position
+        if value > values[extremes[1]][1]:
+            extremes[1] = position
+    chosen = {0, len(values) - 1} | {p for extremes in kept.values() for p in extremes}
+    return [values[p] for p in sorted(chosen)]
 
 
 def _steps(history: Sequence[DoseChange], end: date) -> tuple[dict, ...]:

@@ -27,7 +27,7 @@ from spastic.clinical.scoring import (
 from spastic.clinical.verdict import Verdict, verdict
 from spastic.models import Patient
 from spastic.patients.regimen import as_pure_changes
-from spastic.visits.content import as_record, signed_visits
+from spastic.trends.loading import signed_records
 
 # Number formats for templates: the page and the PDF print every number through these.
 FORMAT = SimpleNamespace(
@@ -59,7 +59,7 @@ def patient_context(patient: Patient) -> PatientContext:
 
 def load_trend(patient: Patient) -> Trend:
     """Compute the trend of a patient's signed visits (amendments applied) and regimen."""
-    records = [as_record(visit) for visit in signed_visits(patient.id)]
+    records = signed_records(patient.id)
     changes = as_pure_changes(patient.dose_changes)
     return compute_trend(records, changes, patient_context(patient))
 
