@@ -111,14 +111,17 @@ class InProcessQueue(InlineQueue):
         self._pid: int | None = None
 
     def submit(self, visit_id: int, version: int) -> None:
-        self._start()
+        self.start()
         with self._lock:
             done = self._pending.setdefault((visit_id, version), threading.Event())
         try:
             self._jobs.put_nowait((visit_id, version))
         except queue.Full:  # never dropped: this request renders it itself
             self.app.logger.warning("summary queue full: visit %s rendered inline", visit_id)
-            self._finish((visit_id, version), done, lambda: store_summary(visit_id, version))
+            try:
+                store_summary(visit_id, version)
+            finally:
+                self._done((visit_id, version), done)
 
     def wait(self, visit_id: int, version: int, timeout: float) -> None:
         """Wait (at most `timeout` s) for this process's job for the version, if there is one."""
@@ -138,7 +141,8 @@ class InProcessQueue(InlineQueue):
             time.sleep(0.02)
         return False
 
-    def _start(self) -> None:
+    def start(self) -> None:
+        """Start this process's renderer thread (once per process; at its first job)."""
         with self._lock:
             if self._pid == os.getpid():
                 return
@@ -164,10 +168,13 @@ class InProcessQueue(InlineQueue):
         try:
             self._each(render)
         finally:
-            with self._lock:
-                self._pending.pop(key, None)
-            if done is not None:
-                done.set()
+            self._done(key, done)
+
+    def _done(self, key, done) -> None:
+        with self._lock:
+            self._pending.pop(key, None)
+        if done is not None:
+            done.set()
 
     def _each(self, render) -> None:
         try:

@@ -20,8 +20,11 @@ def _queue_signed_summary(app, visit_id: int) -> None:
     """A signature or amendment was committed: have that version's summary rendered and kept,
     off this request."""
     visit = db.session.get(Visit, visit_id)
-    if visit is not None:
-        summary_queue(app).submit(visit_id, current_version(visit))
+    if visit is None:
+        return
+    version = current_version(visit)
+    db.session.rollback()  # hold no transaction (on SQLite a POST's holds the write lock)
+    summary_queue(app).submit(visit_id, version)
 
 
 @bp.get("/visits/<int:visit_id>/summary.pdf")
