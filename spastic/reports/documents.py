@@ -14,9 +14,10 @@ and not stored - the queue's sweep stores it. A draft is always rendered afresh,
 import hashlib
 import io
 import json
+from types import SimpleNamespace
 
 from flask import Response, abort, current_app, render_template, send_file
-from sqlalchemy import Row, func, select
+from sqlalchemy import Row, Select, bindparam, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import defer
@@ -65,26 +66,44 @@ def stored_copy(user: User, visit_id: int, version: int | None = None) -> Row | 
     None when there is no such stored copy or the user may not see it: the caller then takes
     the full path (`visit_for`, `summary_pdf_bytes`), which answers 404 or renders.
     """
-    amendments = (
-        select(func.count(Amendment.id))
-        .where(Amendment.visit_id == Visit.id)
-        .correlate(Visit)
-        .scalar_subquery()
-    )
-    query = (
-        visible_patients(user)
-        .with_only_columns(SummaryDocument.pdf, Patient.mrn, Visit.visit_date, Visit.patient_id)
-        .select_from(Patient)
-        .join(Visit, Visit.patient_id == Patient.id)
-        .join(SummaryDocument, SummaryDocument.visit_id == Visit.id)
-        .where(
-            Visit.id == visit_id,
-            Visit.status == "signed",
-            Visit.discarded_at.is_(None),
-            SummaryDocument.version == (1 + amendments if version is None else version),
+    values = {"clinic_id": user.clinic_id, "user_id": user.id, "visit_id": visit_id}
+    if version is not None:
+        values["version"] = version
+    query = _stored_copy_query(user.role, newest=version is None)
+    return db.session.execute(query, values).one_or_none()
+
+
+_queries: dict[tuple[str, bool], Select] = {}
+
+
+def _stored_copy_query(role: str, *, newest: bool) -> Select:
+    """`stored_copy`'s statement for one role, built once (`access.visible_patients`, with the
+    viewer's ids as parameters): building it for every download cost more than running it."""
+    key = (role, newest)
+    if key not in _queries:
+        viewer = SimpleNamespace(
+            role=role, id=bindparam("user_id"), clinic_id=bindparam("clinic_id")
         )
-    )
-    return db.session.execute(query).one_or_none()
+        amendments = (
+            select(func.count(Amendment.id))
+            .where(Amendment.visit_id == Visit.id)
+            .correlate(Visit)
+            .scalar_subquery()
+        )
+        _queries[key] = (
+            visible_patients(viewer)
+            .with_only_columns(SummaryDocument.pdf, Patient.mrn, Visit.visit_date, Visit.patient_id)
+            .select_from(Patient)
+            .join(Visit, Visit.patient_id == Patient.id)
+            .join(SummaryDocument, SummaryDocument.visit_id == Visit.id)
+            .where(
+                Visit.id == bindparam("visit_id"),
+                Visit.status == "signed",
+                Visit.discarded_at.is_(None),
+                SummaryDocument.version == (1 + amendments if newest else bindparam("version")),
+            )
+        )
+    return _queries[key]
 
 
 def _stored_pdf(visit_id: int, version: int) -> bytes | None:
