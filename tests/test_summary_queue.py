@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import delete, event, select
 
 from spastic import create_app
+from spastic.config import ConfigError
 from spastic.extensions import db
 from spastic.models import AuditEvent, SummaryDocument
 from spastic.reports import queue as summaries
@@ -212,3 +213,19 @@ def test_a_stored_copy_is_served_in_one_query_with_the_access_check(app, client,
     other = app.test_client()
     other.post("/login", data={"email": "t@other.test", "password": PASSWORD})
     assert other.get(f"/visits/{visit_id}/summary.pdf").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"SUMMARY_QUEUE": "celery"}, "SPASTIC_SUMMARY_QUEUE must be one of inprocess, rq, inline"),
+        (
+            {"SUMMARY_QUEUE": "rq", "REDIS_URL": ""},
+            "SPASTIC_SUMMARY_QUEUE=rq needs SPASTIC_REDIS_URL",
+        ),
+    ],
+)
+def test_a_queue_setting_that_cannot_work_refuses_to_start(tmp_path, settings, message):
+    config = {**_test_config(f"sqlite:///{tmp_path / 'x.db'}"), **settings}
+    with pytest.raises(ConfigError, match=message):
+        create_app(config)
