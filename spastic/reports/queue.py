@@ -20,6 +20,7 @@ version that has no stored PDF - and by `flask --app spastic summaries-render-mi
 Rendering twice stores once (`documents._store`: ON CONFLICT DO NOTHING).
 """
 
+import atexit
 import os
 import queue
 import threading
@@ -152,6 +153,9 @@ class InProcessQueue(InlineQueue):
             self._pending: dict[tuple[int, int], threading.Event] = {}
             thread = threading.Thread(target=self._run, name="summary-renderer", daemon=True)
             thread.start()
+        # A worker told to stop (gunicorn's graceful restart) first finishes what it holds;
+        # whatever a harder stop loses, the next start's sweep renders.
+        atexit.register(self.join, self.app.config["SUMMARY_WAIT_SECONDS"] * 4)
 
     def _run(self) -> None:
         self._each(render_missing)  # what a crash or restart may have lost
