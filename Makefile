@@ -15,7 +15,7 @@ TEST_WORKERS ?= 2
 
 # WeasyPrint needs Pango and HarfBuzz's subsetter; the rest is for tests and benchmarks.
 RUN_DEBS := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0
-TEST_DEBS := $(RUN_DEBS) chromium postgresql poppler-utils sqlite3
+TEST_DEBS := $(RUN_DEBS) chromium postgresql poppler-utils sqlite3 redis-server
 # ApacheBench drives the worker-scaling benchmark (a C load generator, not the bottleneck).
 BENCH_DEBS := apache2-utils
 

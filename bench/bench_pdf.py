@@ -1,5 +1,7 @@
 """The PDF summary: warm, cached and cold through the app, against WeasyPrint alone on the
-same HTML and headless Chromium printing the same HTML."""
+same HTML and headless Chromium printing the same HTML; the stored copy and the signing request
+against an empty request (`GET /healthz`), signing with the render in the request (as before)
+and queued off it (as now)."""
 
 import json
 import subprocess
@@ -8,7 +10,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.common import ROOT, make_app, summary, timed
+from bench.common import ROOT, make_app, summary, timed, visit_form
+
+SIGN = {"meaning": "I performed and recorded this assessment", "password": "spastic-demo"}
 
 COLD_SCRIPT = """
 import sys, time, json
@@ -164,6 +168,65 @@ def _cold(app, url: str, visit_id: int, repeat: int) -> list[dict]:
     return runs
 
 
+def _store(app, visit_id: int) -> None:
+    from spastic.reports.documents import store_summary
+
+    with app.app_context():
+        assert store_summary(visit_id), "the summary was not stored"
+
+
+def _cached(app, client, url_of: str, visit_id: int, repeat: int) -> tuple[list, list]:
+    """The stored copy, interleaved with `GET /healthz` through the same app and client."""
+    _store(app, visit_id)
+    cached, healthz = [], []
+    for _ in range(repeat):
+        healthz.append(timed(lambda: client.get("/healthz")))
+        cached.append(timed(lambda: client.get(url_of)))
+    return cached, healthz
+
+
+def _signing(app, client, repeat: int) -> dict[str, list[float]]:
+    """Sign requests with the summary rendered in the request (inline, as before) and queued
+    to the in-process thread (as now), interleaved with `GET /healthz`."""
+    from spastic.reports import queue as summaries
+
+    threaded, inline = summaries.summary_queue(app), summaries.InlineQueue(app)
+    threaded.start()
+    assert threaded.join(900)  # its first sweep stores the demo's summaries: not measured
+    samples = {"inline": [], "inprocess": [], "healthz": []}
+    for _ in range(repeat):
+        for kind, queue in (("inline", inline), ("inprocess", threaded)):
+            app.extensions["summary_queue"] = queue
+            draft = client.post("/patients/1/visits/new").location
+            data = visit_form(client.get(draft).get_data(as_text=True))
+            visit_id = int(client.post(draft, data=data).location.split("/")[2])
+            samples["healthz"].append(timed(lambda: client.get("/healthz")))
+            response = None
+
+            def sign(visit_id=visit_id):
+                nonlocal response
+                response = client.post(f"/visits/{visit_id}/sign", data={**SIGN, "version": "1"})
+
+            samples[kind].append(timed(sign))
+            assert response.status_code == 302, response.status_code
+            assert threaded.join(300)  # the thread's render does not overlap the next timing
+    app.extensions["summary_queue"] = threaded
+    return samples
+
+
+def _against_healthz(database: str, rows, healthz: list[float]) -> list[dict]:
+    base = summary(healthz)
+    return [
+        {
+            "name": f"{name} ({database})",
+            "baseline": {"what": "GET /healthz through the same app", **base},
+            "measured": measured,
+            "ratio_median": round(measured["median_ms"] / base["median_ms"], 2),
+        }
+        for name, measured in rows
+    ]
+
+
 def run(database: str, url: str, repeat: int = 20) -> list[dict]:
     app, client = _seeded(url)
     visits = _signed_visit_ids(app)
@@ -182,13 +245,13 @@ def run(database: str, url: str, repeat: int = 20) -> list[dict]:
 
         warm.append(timed(fetch))
         assert response.status_code == 200, response.status_code
-    cached = [timed(lambda: client.get(url_of)) for _ in range(repeat)]
+    cached, healthz = _cached(app, client, url_of, visits[-1], repeat)
+    signing = _signing(app, client, max(3, repeat // 2))
     chromium = _chromium(html, max(5, repeat // 2))
     cold = _cold(app, url, visits[-1], 3)
     base = summary(alone)
     rows = [
         ("PDF warm, through the app", summary(warm)),
-        ("PDF cached (stored), through the app", summary(cached)),
         ("PDF cold request (fresh process)", summary([c["request_s"] for c in cold])),
         ("PDF cold process incl. imports", summary([c["process_s"] for c in cold])),
         ("same HTML, headless Chromium print", summary(chromium)),
@@ -201,7 +264,15 @@ def run(database: str, url: str, repeat: int = 20) -> list[dict]:
             "ratio_median": round(measured["median_ms"] / base["median_ms"], 2),
         }
         for name, measured in rows
-    ]
+    ] + _against_healthz(
+        database,
+        [
+            ("PDF cached (stored), through the app", summary(cached)),
+            ("sign request, summary rendered in it (before)", summary(signing["inline"])),
+            ("sign request, summary queued off it (now)", summary(signing["inprocess"])),
+        ],
+        healthz + signing["healthz"],
+    )
 
 
 if __name__ == "__main__":

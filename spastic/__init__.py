@@ -86,7 +86,9 @@ def register_blueprints(app: Flask) -> None:
 def register_hooks(app: Flask) -> None:
     from spastic import cli, database, errors, filters, security
     from spastic.accounts import sessions
+    from spastic.reports import queue as summaries
 
+    summaries.register(app)
     sessions.register(app)
     security.register(app)
     errors.register(app)

@@ -1,4 +1,5 @@
-"""Shell commands: `flask --app spastic create-user | seed-demo | audit-* | backup | restore`."""
+"""Shell commands: `flask --app spastic create-user | seed-demo | audit-* | backup | restore |
+summaries-*`."""
 
 import getpass
 import json
@@ -27,6 +28,8 @@ def register(app: Flask) -> None:
         audit_show_command,
         backup_command,
         restore_command,
+        summaries_render_missing_command,
+        summaries_worker_command,
     ):
         app.cli.add_command(command)
 
@@ -204,3 +207,42 @@ def restore_command(path):
     except BackupError as error:
         raise click.ClickException(str(error)) from None
     click.echo(f"Restored {path}.")
+
+
+@click.command("summaries-render-missing")
+@with_appcontext
+def summaries_render_missing_command():
+    """Render every signed summary version with no stored PDF (with SUMMARY_QUEUE=rq: queue it)."""
+    from spastic.reports.queue import RQQueue, missing_versions, render_missing, summary_queue
+
+    queue = summary_queue()
+    if isinstance(queue, RQQueue):
+        missing = missing_versions()
+        for visit_id, version in missing:
+            queue.submit(visit_id, version)
+        click.echo(f"Queued {len(missing)} summary versions with no stored PDF.")
+        return
+    click.echo(f"Rendered and stored {render_missing()} summary versions with no stored PDF.")
+
+
+@click.command("summaries-worker")
+@click.option("--burst", is_flag=True, help="Stop once the queue is empty.")
+@with_appcontext
+def summaries_worker_command(burst):
+    """Render the summaries queued on RQ (SUMMARY_QUEUE=rq), after queueing any missing ones."""
+    from rq import SimpleWorker
+
+    from spastic.reports.queue import RQQueue, missing_versions, summary_queue
+
+    queue = summary_queue()
+    if not isinstance(queue, RQQueue):
+        raise click.ClickException(
+            "This worker serves SPASTIC_SUMMARY_QUEUE=rq (with SPASTIC_REDIS_URL); the "
+            "in-process queue renders in the app itself."
+        )
+    missing = missing_versions()  # what a crash or restart may have lost
+    for visit_id, version in missing:
+        queue.submit(visit_id, version)
+    click.echo(f"Queued {len(missing)} summary versions with no stored PDF.")
+    jobs = queue.queue()
+    SimpleWorker([jobs], connection=jobs.connection).work(burst=burst, with_scheduler=not burst)

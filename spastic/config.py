@@ -50,6 +50,15 @@ def defaults(instance_path: str) -> dict:
         "SMTP_FROM": "spastic <no-reply@localhost>",
         "SMTP_TIMEOUT_SECONDS": 15,
         "OUTBOX_FOLDER": str(Path(instance_path) / "outbox"),
+        # Summary PDFs are rendered after signing, off the request (spastic/reports/queue.py):
+        # "inprocess" (a thread in each app process), "rq" (RQ on Redis at REDIS_URL, for
+        # several app servers; run `flask --app spastic summaries-worker`) or "inline".
+        "SUMMARY_QUEUE": "inprocess",
+        "SUMMARY_QUEUE_SIZE": 200,
+        "REDIS_URL": "",
+        "SUMMARY_RQ_QUEUE": "spastic-summaries",
+        # How long a download waits for its version's job in flight before rendering itself.
+        "SUMMARY_WAIT_SECONDS": 5,
     }
 
 

@@ -85,6 +85,9 @@ def _test_config(url: str, **extra) -> dict:
         "WTF_CSRF_ENABLED": False,
         "RATELIMIT_ENABLED": False,
         "SQLITE_SYNCHRONOUS": "OFF",
+        # Summaries stored in the signing request, so a test reads them at once; the queue's
+        # own tests (tests/test_summary_queue.py) run the in-process thread and RQ.
+        "SUMMARY_QUEUE": "inline",
         **extra,
     }
 

@@ -1,27 +1,31 @@
-"""The physician's PDF visit summary: stored when a visit is signed or amended, served from storage.
+"""The physician's PDF visit summary: stored after signing or amendment, served from storage.
 
 A signed visit's summary is frozen: each version (1 as signed, one more per amendment) is
-rendered once, when its signature or amendment is committed, from what was known then
-(`known`), and every download, share-link opening and FHIR DocumentReference serves that one
-stored copy (the same bytes, the same SHA-256), whatever was entered since. Downloads never
-write: a signed version with no stored copy (signed before this rule, or whose rendering
-failed) is rendered, from the same cut-off, for each download and not stored; a draft is
-always rendered afresh, marked DRAFT.
+rendered once, after its signature or amendment is committed, off the signing request (see
+`queue.py`), from what was known then (`known`), and every download, share-link opening and
+FHIR DocumentReference serves that one stored copy (the same bytes, the same SHA-256),
+whatever was entered since. Downloads never write: one that arrives while its version's job is
+still in flight waits for it briefly (`SUMMARY_WAIT_SECONDS`) and serves the stored copy; a
+signed version with no stored copy and no job in flight (signed before this rule, a job lost
+with its process, a rendering that failed) is rendered, from the same cut-off, for the download
+and not stored - the queue's sweep stores it. A draft is always rendered afresh, marked DRAFT.
 """
 
 import hashlib
 import io
 import json
+from types import SimpleNamespace
 
 from flask import Response, abort, current_app, render_template, send_file
-from sqlalchemy import select
+from sqlalchemy import Row, Select, bindparam, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import defer
 
+from spastic.access import visible_patients
 from spastic.exports.facts import visit_bundle_for
 from spastic.extensions import db
-from spastic.models import SummaryDocument, Visit, utcnow
+from spastic.models import Amendment, Patient, SummaryDocument, User, Visit, utcnow
 from spastic.reports import pdf
 from spastic.reports.known import Known, dose_changes_known, known_for
 from spastic.reports.summary import summary_context
@@ -35,21 +39,79 @@ DRAFT_CSS = (
 
 
 def summary_pdf_bytes(visit: Visit, version: int | None = None) -> bytes:
-    """Return the PDF of one summary version (the newest by default): its stored copy, else a
-    rendering of that version (not stored: a download writes nothing).
+    """Return the PDF of one summary version (the newest by default): its stored copy (waiting
+    briefly for its job when one is in flight), else a rendering of that version (not stored:
+    a download writes nothing).
 
     Raises ValueError for a version the visit does not have.
     """
     known = known_for(visit, version)
     if visit.status == "signed":
-        stored = db.session.scalar(
-            select(SummaryDocument.pdf).where(
-                SummaryDocument.visit_id == visit.id, SummaryDocument.version == known.version
-            )
-        )
+        visit_id = visit.id
+        stored = _stored_pdf(visit_id, known.version)
+        if stored is None:
+            seconds = current_app.config["SUMMARY_WAIT_SECONDS"]
+            current_app.extensions["summary_queue"].wait(visit_id, known.version, seconds)
+            db.session.rollback()  # a new read sees what the job committed meanwhile
+            stored = _stored_pdf(visit_id, known.version)
         if stored is not None:
             return stored
     return _rendered(visit, known, store=False)
+
+
+def stored_copy(user: User, visit_id: int, version: int | None = None) -> Row | None:
+    """The stored PDF of a visit's version (the newest by default) if the user may see the
+    patient, with what names the file: one query (`pdf`, `mrn`, `visit_date`, `patient_id`).
+
+    None when there is no such stored copy or the user may not see it: the caller then takes
+    the full path (`visit_for`, `summary_pdf_bytes`), which answers 404 or renders.
+    """
+    values = {"clinic_id": user.clinic_id, "user_id": user.id, "visit_id": visit_id}
+    if version is not None:
+        values["version"] = version
+    query = _stored_copy_query(user.role, newest=version is None)
+    return db.session.execute(query, values).one_or_none()
+
+
+_queries: dict[tuple[str, bool], Select] = {}
+
+
+def _stored_copy_query(role: str, *, newest: bool) -> Select:
+    """`stored_copy`'s statement for one role, built once (`access.visible_patients`, with the
+    viewer's ids as parameters): building it for every download cost more than running it."""
+    key = (role, newest)
+    if key not in _queries:
+        viewer = SimpleNamespace(
+            role=role, id=bindparam("user_id"), clinic_id=bindparam("clinic_id")
+        )
+        amendments = (
+            select(func.count(Amendment.id))
+            .where(Amendment.visit_id == Visit.id)
+            .correlate(Visit)
+            .scalar_subquery()
+        )
+        _queries[key] = (
+            visible_patients(viewer)
+            .with_only_columns(SummaryDocument.pdf, Patient.mrn, Visit.visit_date, Visit.patient_id)
+            .select_from(Patient)
+            .join(Visit, Visit.patient_id == Patient.id)
+            .join(SummaryDocument, SummaryDocument.visit_id == Visit.id)
+            .where(
+                Visit.id == bindparam("visit_id"),
+                Visit.status == "signed",
+                Visit.discarded_at.is_(None),
+                SummaryDocument.version == (1 + amendments if newest else bindparam("version")),
+            )
+        )
+    return _queries[key]
+
+
+def _stored_pdf(visit_id: int, version: int) -> bytes | None:
+    return db.session.scalar(
+        select(SummaryDocument.pdf).where(
+            SummaryDocument.visit_id == visit_id, SummaryDocument.version == version
+        )
+    )
 
 
 def stored_versions(visit: Visit) -> dict[int, SummaryDocument]:
@@ -63,32 +125,46 @@ def stored_versions(visit: Visit) -> dict[int, SummaryDocument]:
     return {row.version: row for row in rows}
 
 
-def store_summary(visit_id: int) -> None:
-    """Render and keep the newest summary version of a signed visit (after a sign or amendment).
+def store_summary(visit_id: int, version: int | None = None, *, raise_errors=False) -> bool:
+    """Render and keep one summary version of a signed visit (the newest by default); return
+    whether this call stored it (False: stored already, not signed, or the rendering failed).
 
-    Called once the signature is committed: a rendering that fails leaves the visit signed
-    and its summary rendered at each download instead, and is logged.
+    Runs once the signature is committed (a queue's job): a rendering that fails leaves the
+    visit signed and its summary rendered at each download instead, and is logged - or raised
+    with `raise_errors`, for a job queue that retries and keeps the error.
     """
     visit = db.session.get(Visit, visit_id)
     if visit is None or visit.status != "signed":
-        return
+        db.session.rollback()
+        return False
     try:
-        _rendered(visit, known_for(visit), store=True)
+        known = known_for(visit, version)
+        if _stored_pdf(visit_id, known.version) is not None:
+            db.session.rollback()
+            return False
+        _rendered(visit, known, store=True)
         db.session.commit()
+        return True
     except Exception:  # the signature stands; the summary is rendered on download instead
         db.session.rollback()
+        if raise_errors:
+            raise
         current_app.logger.exception("summary of visit %s not stored", visit_id)
+        return False
 
 
 def _rendered(visit: Visit, known: Known, *, store: bool) -> bytes:
     """Render one summary version; with `store`, keep it (once per version) in the session."""
     context, attachment = summary_sources(visit, known)
-    # The chart is a pure function of the trend (its SVG has random ids), so the key leaves it out.
-    skeleton = render_template("reports/summary.html", chart_uri="", **context)
-    key = hashlib.sha256(skeleton.encode() + attachment.content).hexdigest()
+    signed, visit_id = visit.status == "signed", visit.id
+    store = store and signed  # a draft changes: never stored
+    key = ""
+    if store:  # the chart is a pure function of the trend (its SVG has random ids): left out
+        skeleton = render_template("reports/summary.html", chart_uri="", **context)
+        key = hashlib.sha256(skeleton.encode() + attachment.content).hexdigest()
     chart = data_uri(trend_chart(context["trend"], *context["chart_size"]))
     html = render_template("reports/summary.html", chart_uri=chart, **context)
-    page_css, signed, visit_id = _page_css(visit), visit.status == "signed", visit.id
+    page_css = _page_css(visit)
     # Render with no transaction open: on SQLite an open transaction holds the write lock,
     # and a render takes a few hundred milliseconds that other requests would wait through.
     db.session.rollback()
@@ -96,7 +172,7 @@ def _rendered(visit: Visit, known: Known, *, store: bool) -> bytes:
         body = pdf.render(html, (attachment,), extra_css=page_css)
     except pdf.RenderTimeout:
         abort(503)
-    if store and signed:  # a draft changes: never stored
+    if store:
         _store(visit_id, known.version, key, body)
     return body
 
@@ -118,14 +194,19 @@ def _store(visit_id: int, version: int, key: str, body: bytes) -> None:
 
 
 def pdf_response(visit: Visit, body: bytes) -> Response:
+    """Serve a visit's summary PDF bytes inline (see `named_pdf_response`)."""
+    return named_pdf_response(visit.patient.mrn, visit.visit_date, body)
+
+
+def named_pdf_response(mrn: str, visit_date, body: bytes) -> Response:
     """Serve summary PDF bytes inline, named after the patient's MRN and the visit date.
 
     send_file names it with RFC 6266/5987 `filename*` (UTF-8) and an ASCII `filename`
     fallback: an MRN such as "ΩMEGA-1" would otherwise make a header gunicorn cannot send.
     """
-    filename = f"summary-{visit.patient.mrn}-{visit.visit_date.isoformat()}.pdf"
+    filename = f"summary-{mrn}-{visit_date.isoformat()}.pdf"
     safe = "".join(ch if ch.isalnum() or ch in "-._" else "_" for ch in filename)
-    response = send_file(
+    return send_file(
         io.BytesIO(body),
         mimetype="application/pdf",
         download_name=safe,
@@ -133,7 +214,6 @@ def pdf_response(visit: Visit, body: bytes) -> Response:
         conditional=False,
         etag=False,
     )
-    return response
 
 
 def summary_sources(visit: Visit, known: Known) -> tuple[dict, pdf.Attachment]:
