@@ -1,6 +1,7 @@
 """The trend chart: a self-contained SVG with tone and pain on the left axis, doses on the right."""
 
 import base64
+import itertools
 import re
 import xml.etree.ElementTree as ET
 from datetime import date
@@ -181,3 +182,36 @@ def test_a_long_history_draws_lines_without_a_dot_per_visit():
     assert visit_dots(long) == 0
     assert dose_markers(short) == dose_markers(long) == 2
     assert len(long) < len(short) / 2
+
+
+def _tick_positions(svg: str) -> list[float]:
+    root = ET.fromstring(svg.encode())  # noqa: S314 - our own SVG
+    axis = next(g for g in root.iter(f"{{{SVG_NS}}}g") if g.get("class") == "axis x")
+    return sorted(float(t.get("x")) for t in axis.iter(f"{{{SVG_NS}}}text") if t.text)
+
+
+def _two_years() -> list[VisitRecord]:
+    start = date(2024, 11, 20)
+    return [
+        _visit(
+            n + 1,
+            date(
+                start.year + (start.month + 2 * n - 1) // 12, (start.month + 2 * n - 1) % 12 + 1, 20
+            ),
+            "2",
+            "2",
+            3,
+        )
+        for n in range(13)
+    ]
+
+
+@pytest.mark.parametrize("size", [(420, 160), (800, 440)])
+def test_month_labels_never_collide(size):
+    """A 2-year history: at the PDF's compact size as on the trend page, neighbouring month
+    labels ("Sep 2026", about 77 px of 16 px text) are further apart than a label is wide."""
+    visits = _two_years()
+    trend = compute_trend(visits, [_dose(date(2024, 11, 1), "oral", 30)], CONTEXT)
+    xs = _tick_positions(charts.trend_chart(trend, *size))
+    assert len(xs) >= 3  # still a readable time axis
+    assert min(b - a for a, b in itertools.pairwise(xs)) >= 8 * 0.6 * 16 + 8, xs

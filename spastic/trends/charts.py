@@ -73,6 +73,11 @@ LOOKS = {
     "oral": Look("#3d3d3d", "none"),
     "intrathecal": Look("#6a3d9a", "none"),
 }
+# A month label ("Sep 2026", 8 characters of 16 px text) is at most about 0.6 em per character
+# wide; neighbouring labels keep this much room between their centres, so that they never
+# touch even at the PDF's compact size (420 px wide, a plot about 330 px wide).
+MONTH_LABEL_PX = 8 * 0.6 * 16 + 10
+PLOT_INSET_PX = 90  # the chart's width outside its plot: margins and both axes' labels
 LEFT_TICKS = 5  # intervals on the left axis (0, 2, ... 10); the dose axis shares its lines
 NICE_STEPS = (1, 1.5, 2, 2.5, 3, 5)
 
@@ -142,7 +147,7 @@ def trend_chart(trend: Trend, width: int = 800, height: int = 440) -> str:
         y_labels=[top * i / LEFT_TICKS for i in range(LEFT_TICKS + 1)] if series else None,
         value_formatter=lambda value: f"{value:g}",
         secondary_range=(0, _dose_ceiling(trend)),
-        x_labels=_month_ticks(trend),
+        x_labels=_month_ticks(trend, width - PLOT_INSET_PX),
         x_value_formatter=lambda when: when.strftime("%b %Y"),
         truncate_label=-1,
         show_legend=False,
@@ -202,15 +207,19 @@ def _dose_ceiling(trend: Trend) -> float:
     return step * LEFT_TICKS
 
 
-def _month_ticks(trend: Trend) -> list[date]:
-    """The first of each month (or of every 2nd, 3rd ... month) across the chart."""
+def _month_ticks(trend: Trend, plot_px: float = 710) -> list[date]:
+    """The first of each month (or of every 2nd, 3rd ... month) across the chart: at most 7,
+    and never closer than a label's width on a plot `plot_px` wide."""
     days = [v.summary.visit_date for v in trend.visits]
     days += [c.effective_date for history in trend.dose_history.values() for c in history]
     if not days:
         return []
     first, last = min(days), max(days)
     months = (last.year - first.year) * 12 + last.month - first.month
-    every = max(1, math.ceil(months / 7))
+    span_days = max(1, (last - first).days)
+    # A month is at least 28 days: `every` months apart are at least this many pixels apart.
+    room = math.ceil(MONTH_LABEL_PX * span_days / (28 * max(plot_px, 1)))
+    every = max(1, math.ceil(months / 7), room)
     ticks = []
     for offset in range(1, months + 1, every):
         year, month = divmod(first.month - 1 + offset, 12)
