@@ -215,3 +215,20 @@ def test_month_labels_never_collide(size):
     xs = _tick_positions(charts.trend_chart(trend, *size))
     assert len(xs) >= 3  # still a readable time axis
     assert min(b - a for a, b in itertools.pairwise(xs)) >= 8 * 0.6 * 16 + 8, xs
+
+
+def _axis_ys(svg: str, axis_class: str) -> list[float]:
+    root = ET.fromstring(svg.encode())  # noqa: S314 - our own SVG
+    axis = next(g for g in root.iter(f"{{{SVG_NS}}}g") if g.get("class", "").startswith(axis_class))
+    return sorted(float(t.get("y")) for t in axis.iter(f"{{{SVG_NS}}}text") if t.text)
+
+
+def test_the_compact_chart_labels_its_axes_without_touching(trend):
+    """At the PDF's size (145 px high) each axis has 3 round labels, more than their 16 px
+    height apart; the trend page's chart keeps its 6 (0, 2, ... 10)."""
+    compact = charts.trend_chart(trend, 420, 145)
+    for axis in ("axis y ", "axis y2"):
+        ys = _axis_ys(compact, axis)
+        assert len(ys) == 3 and min(b - a for a, b in itertools.pairwise(ys)) >= 20, ys
+    assert _labels(ET.fromstring(compact.encode()), "axis y2") == ["0", "100", "200"]  # noqa: S314
+    assert len(_axis_ys(charts.trend_chart(trend), "axis y ")) == 6

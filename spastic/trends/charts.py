@@ -80,6 +80,11 @@ MONTH_LABEL_PX = 8 * 0.6 * 16 + 10
 PLOT_INSET_PX = 90  # the chart's width outside its plot: margins and both axes' labels
 LEFT_TICKS = 5  # intervals on the left axis (0, 2, ... 10); the dose axis shares its lines
 NICE_STEPS = (1, 1.5, 2, 2.5, 3, 5)
+# A chart lower than this (the PDF's compact one) has room for 3 axis labels, not 6: 16 px
+# labels 16 px apart touch. Its dose axis then takes finer round steps (0, 60, 120).
+COMPACT_BELOW_PX = 300
+COMPACT_TICKS = 2
+COMPACT_STEPS = (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 7.5, 8)
 
 
 @dataclass(frozen=True)
@@ -135,7 +140,11 @@ def trend_chart(trend: Trend, width: int = 800, height: int = 440) -> str:
     """
     series = chart_series(trend)
     tone_and_pain = any(s.key not in scales.ROUTES for s in series)
-    top = 10 if tone_and_pain else _dose_ceiling(trend)
+    ticks, steps = (
+        (LEFT_TICKS, NICE_STEPS) if height >= COMPACT_BELOW_PX else (COMPACT_TICKS, COMPACT_STEPS)
+    )
+    dose_top = _dose_ceiling(trend, ticks, steps)
+    top = 10 if tone_and_pain else dose_top
     units = " · ".join(scales.ROUTE_UNITS[r] for r in trend.dose_history)
     chart = pygal.DateLine(
         js=[],
@@ -144,9 +153,9 @@ def trend_chart(trend: Trend, width: int = 800, height: int = 440) -> str:
         style=Style(colors=tuple(s.look.colour for s in series), **CHART_STYLE),
         range=(0, top),
         # pygal fails on fixed y labels without any series (DateLine has no `_adapt` then).
-        y_labels=[top * i / LEFT_TICKS for i in range(LEFT_TICKS + 1)] if series else None,
+        y_labels=[top * i / ticks for i in range(ticks + 1)] if series else None,
         value_formatter=lambda value: f"{value:g}",
-        secondary_range=(0, _dose_ceiling(trend)),
+        secondary_range=(0, dose_top),
         x_labels=_month_ticks(trend, width - PLOT_INSET_PX),
         x_value_formatter=lambda when: when.strftime("%b %Y"),
         truncate_label=-1,
@@ -194,17 +203,17 @@ def _last_day(trend: Trend) -> date:
     return max(days, default=date.min)
 
 
-def _dose_ceiling(trend: Trend) -> float:
+def _dose_ceiling(trend: Trend, ticks: int = LEFT_TICKS, steps: tuple = NICE_STEPS) -> float:
     """Top of the dose axis: a round number above the highest dose, so that the dose axis
     labels on the left axis's lines are round too (0, 15, 30 ... for oral doses to 60 mg)."""
     doses = [c.daily_dose for history in trend.dose_history.values() for c in history]
     highest = float(max(doses, default=Decimal(0))) * 1.1
     if highest <= 0:
-        return float(LEFT_TICKS)
-    wanted = highest / LEFT_TICKS
+        return float(ticks)
+    wanted = highest / ticks
     scale = 10 ** math.floor(math.log10(wanted))
-    step = next(n * scale for n in (*NICE_STEPS, 10) if n * scale >= wanted)
-    return step * LEFT_TICKS
+    step = next(n * scale for n in (*steps, 10) if n * scale >= wanted)
+    return step * ticks
 
 
 def _month_ticks(trend: Trend, plot_px: float = 710) -> list[date]:
