@@ -232,3 +232,18 @@ def test_the_compact_chart_labels_its_axes_without_touching(trend):
         assert len(ys) == 3 and min(b - a for a, b in itertools.pairwise(ys)) >= 20, ys
     assert _labels(ET.fromstring(compact.encode()), "axis y2") == ["0", "100", "200"]  # noqa: S314
     assert len(_axis_ys(charts.trend_chart(trend), "axis y ")) == 6
+
+
+def test_the_compact_chart_is_drawn_for_print_only(trend):
+    """The PDF's chart keeps its lines, colours and dashes but no tooltips nor hover rules
+    (WeasyPrint matches each rule against each node); the trend page's keeps them."""
+    compact, page = charts.trend_chart(trend, 420, 145), charts.trend_chart(trend)
+    style = re.search(r"<style[^>]*>(.*?)</style>", compact, re.S).group(1)
+    assert "<desc" not in compact and ":hover" not in style and "tooltip" not in style
+    assert "#chart-" not in style and ".series.serie-3{stroke-dasharray:12,4,3,4}" in style
+    for look in charts.LOOKS.values():
+        if look.colour in page:
+            assert f"stroke:{look.colour};fill:{look.colour}" in style
+    assert "<desc" in page and ":hover" in page
+    root = ET.fromstring(compact.encode())  # noqa: S314 - our own SVG
+    assert len([e for e in root.iter() if e.tag.endswith("}title")]) == 1  # the chart's own
