@@ -1,6 +1,7 @@
 """The trend chart: a self-contained SVG with tone and pain on the left axis, doses on the right."""
 
 import base64
+import itertools
 import re
 import xml.etree.ElementTree as ET
 from datetime import date
@@ -181,3 +182,68 @@ def test_a_long_history_draws_lines_without_a_dot_per_visit():
     assert visit_dots(long) == 0
     assert dose_markers(short) == dose_markers(long) == 2
     assert len(long) < len(short) / 2
+
+
+def _tick_positions(svg: str) -> list[float]:
+    root = ET.fromstring(svg.encode())  # noqa: S314 - our own SVG
+    axis = next(g for g in root.iter(f"{{{SVG_NS}}}g") if g.get("class") == "axis x")
+    return sorted(float(t.get("x")) for t in axis.iter(f"{{{SVG_NS}}}text") if t.text)
+
+
+def _two_years() -> list[VisitRecord]:
+    start = date(2024, 11, 20)
+    return [
+        _visit(
+            n + 1,
+            date(
+                start.year + (start.month + 2 * n - 1) // 12, (start.month + 2 * n - 1) % 12 + 1, 20
+            ),
+            "2",
+            "2",
+            3,
+        )
+        for n in range(13)
+    ]
+
+
+@pytest.mark.parametrize("size", [(420, 160), (800, 440)])
+def test_month_labels_never_collide(size):
+    """A 2-year history: at the PDF's compact size as on the trend page, neighbouring month
+    labels ("Sep 2026", about 77 px of 16 px text) are further apart than a label is wide."""
+    visits = _two_years()
+    trend = compute_trend(visits, [_dose(date(2024, 11, 1), "oral", 30)], CONTEXT)
+    xs = _tick_positions(charts.trend_chart(trend, *size))
+    assert len(xs) >= 3  # still a readable time axis
+    assert min(b - a for a, b in itertools.pairwise(xs)) >= 8 * 0.6 * 16 + 8, xs
+
+
+def _axis_ys(svg: str, axis_class: str) -> list[float]:
+    root = ET.fromstring(svg.encode())  # noqa: S314 - our own SVG
+    axis = next(g for g in root.iter(f"{{{SVG_NS}}}g") if g.get("class", "").startswith(axis_class))
+    return sorted(float(t.get("y")) for t in axis.iter(f"{{{SVG_NS}}}text") if t.text)
+
+
+def test_the_compact_chart_labels_its_axes_without_touching(trend):
+    """At the PDF's size (145 px high) each axis has 3 round labels, more than their 16 px
+    height apart; the trend page's chart keeps its 6 (0, 2, ... 10)."""
+    compact = charts.trend_chart(trend, 420, 145)
+    for axis in ("axis y ", "axis y2"):
+        ys = _axis_ys(compact, axis)
+        assert len(ys) == 3 and min(b - a for a, b in itertools.pairwise(ys)) >= 20, ys
+    assert _labels(ET.fromstring(compact.encode()), "axis y2") == ["0", "100", "200"]  # noqa: S314
+    assert len(_axis_ys(charts.trend_chart(trend), "axis y ")) == 6
+
+
+def test_the_compact_chart_is_drawn_for_print_only(trend):
+    """The PDF's chart keeps its lines, colours and dashes but no tooltips nor hover rules
+    (WeasyPrint matches each rule against each node); the trend page's keeps them."""
+    compact, page = charts.trend_chart(trend, 420, 145), charts.trend_chart(trend)
+    style = re.search(r"<style[^>]*>(.*?)</style>", compact, re.S).group(1)
+    assert "<desc" not in compact and ":hover" not in style and "tooltip" not in style
+    assert "#chart-" not in style and ".series.serie-3{stroke-dasharray:12,4,3,4}" in style
+    for look in charts.LOOKS.values():
+        if look.colour in page:
+            assert f"stroke:{look.colour};fill:{look.colour}" in style
+    assert "<desc" in page and ":hover" in page
+    root = ET.fromstring(compact.encode())  # noqa: S314 - our own SVG
+    assert len([e for e in root.iter() if e.tag.endswith("}title")]) == 1  # the chart's own

@@ -28,9 +28,11 @@ from spastic.visits.content import carried_in, effective_content
 from spastic.visits.labels import label_for, tardieu_display
 from spastic.visits.side_effects import side_effect_summary
 
-# The PDF's chart (px): drawn beside "Also recorded" at 56% of the text width, where its
-# 16 px labels print at about 10 pt; lower than the trend page's, so a usual visit fits a page.
-CHART_SIZE = (420, 160)
+# The PDF's chart (px): drawn beside "Also recorded" at 45% of the text width, where its
+# 16 px labels print at about 9.4 pt; lower than the trend page's, so a usual visit fits a page.
+CHART_SIZE = (420, 145)
+# Why a composite has no MCID verdict: said once, in the note under "What changed".
+WHY_DESCRIPTIVE = [", not the Chen 2019 muscle set", ", no MCID for both limbs together"]
 
 
 @dataclass(frozen=True)
@@ -212,10 +214,14 @@ def _comparisons(latest: VisitTrend, caveat: str | None) -> list[tuple[str, Comp
 
 
 def _short(rows: list) -> list:
-    """Name the Chen 2019 sets without their muscles (the note under the table lists them) and
-    the composites without "mean of grade indexes, 0-5" (the column header says it)."""
+    """Name the Chen 2019 sets without their muscles and a descriptive composite's judgement
+    without why it is descriptive (the note under the table says both), and the composites
+    without "mean of grade indexes, 0-5" (the column header says it)."""
     sets = [f" ({words})" for words in CHEN_SET_WORDS.values()] + [f", {MEAN_LABEL}"]
-    return [replace(r, measure=_without(r.measure, sets)) for r in rows]
+    return [
+        replace(r, measure=_without(r.measure, sets), verdict=_without(r.verdict, WHY_DESCRIPTIVE))
+        for r in rows
+    ]
 
 
 def _without(text: str, parts: list[str]) -> str:

@@ -10,6 +10,7 @@ pattern: pygal's legend shows colour only, and colour must not be the only cue.
 
 import base64
 import math
+import re
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -73,8 +74,18 @@ LOOKS = {
     "oral": Look("#3d3d3d", "none"),
     "intrathecal": Look("#6a3d9a", "none"),
 }
+# A month label ("Sep 2026", 8 characters of 16 px text) is at most about 0.6 em per character
+# wide; neighbouring labels keep this much room between their centres, so that they never
+# touch even at the PDF's compact size (420 px wide, a plot about 330 px wide).
+MONTH_LABEL_PX = 8 * 0.6 * 16 + 10
+PLOT_INSET_PX = 90  # the chart's width outside its plot: margins and both axes' labels
 LEFT_TICKS = 5  # intervals on the left axis (0, 2, ... 10); the dose axis shares its lines
 NICE_STEPS = (1, 1.5, 2, 2.5, 3, 5)
+# A chart lower than this (the PDF's compact one) has room for 3 axis labels, not 6: 16 px
+# labels 16 px apart touch. Its dose axis then takes finer round steps (0, 60, 120).
+COMPACT_BELOW_PX = 300
+COMPACT_TICKS = 2
+COMPACT_STEPS = (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 7.5, 8)
 
 
 @dataclass(frozen=True)
@@ -130,7 +141,11 @@ def trend_chart(trend: Trend, width: int = 800, height: int = 440) -> str:
     """
     series = chart_series(trend)
     tone_and_pain = any(s.key not in scales.ROUTES for s in series)
-    top = 10 if tone_and_pain else _dose_ceiling(trend)
+    ticks, steps = (
+        (LEFT_TICKS, NICE_STEPS) if height >= COMPACT_BELOW_PX else (COMPACT_TICKS, COMPACT_STEPS)
+    )
+    dose_top = _dose_ceiling(trend, ticks, steps)
+    top = 10 if tone_and_pain else dose_top
     units = " · ".join(scales.ROUTE_UNITS[r] for r in trend.dose_history)
     chart = pygal.DateLine(
         js=[],
@@ -139,10 +154,10 @@ def trend_chart(trend: Trend, width: int = 800, height: int = 440) -> str:
         style=Style(colors=tuple(s.look.colour for s in series), **CHART_STYLE),
         range=(0, top),
         # pygal fails on fixed y labels without any series (DateLine has no `_adapt` then).
-        y_labels=[top * i / LEFT_TICKS for i in range(LEFT_TICKS + 1)] if series else None,
+        y_labels=[top * i / ticks for i in range(ticks + 1)] if series else None,
         value_formatter=lambda value: f"{value:g}",
-        secondary_range=(0, _dose_ceiling(trend)),
-        x_labels=_month_ticks(trend),
+        secondary_range=(0, dose_top),
+        x_labels=_month_ticks(trend, width - PLOT_INSET_PX),
         x_value_formatter=lambda when: when.strftime("%b %Y"),
         truncate_label=-1,
         show_legend=False,
@@ -159,6 +174,8 @@ def trend_chart(trend: Trend, width: int = 800, height: int = 440) -> str:
         chart.add(s.title, values, secondary=s.secondary, stroke_style=stroke, show_dots=dots)
     axes = ("Mean grade index (0-5) · pain", units) if tone_and_pain else (units, "")
     chart.add_xml_filter(_self_contained(describe(trend), width, axes))
+    if height < COMPACT_BELOW_PX:  # printed only: no hover, no tooltips
+        chart.add_xml_filter(_static_only)
     return chart.render(is_unicode=True)
 
 
@@ -217,28 +234,32 @@ def _last_day(trend: Trend) -> date:
     return max(days, default=date.min)
 
 
-def _dose_ceiling(trend: Trend) -> float:
+def _dose_ceiling(trend: Trend, ticks: int = LEFT_TICKS, steps: tuple = NICE_STEPS) -> float:
     """Top of the dose axis: a round number above the highest dose, so that the dose axis
     labels on the left axis's lines are round too (0, 15, 30 ... for oral doses to 60 mg)."""
     doses = [c.daily_dose for history in trend.dose_history.values() for c in history]
     highest = float(max(doses, default=Decimal(0))) * 1.1
     if highest <= 0:
-        return float(LEFT_TICKS)
-    wanted = highest / LEFT_TICKS
+        return float(ticks)
+    wanted = highest / ticks
     scale = 10 ** math.floor(math.log10(wanted))
-    step = next(n * scale for n in (*NICE_STEPS, 10) if n * scale >= wanted)
-    return step * LEFT_TICKS
+    step = next(n * scale for n in (*steps, 10) if n * scale >= wanted)
+    return step * ticks
 
 
-def _month_ticks(trend: Trend) -> list[date]:
-    """The first of each month (or of every 2nd, 3rd ... month) across the chart."""
+def _month_ticks(trend: Trend, plot_px: float = 710) -> list[date]:
+    """The first of each month (or of every 2nd, 3rd ... month) across the chart: at most 7,
+    and never closer than a label's width on a plot `plot_px` wide."""
     days = [v.summary.visit_date for v in trend.visits]
     days += [c.effective_date for history in trend.dose_history.values() for c in history]
     if not days:
         return []
     first, last = min(days), max(days)
     months = (last.year - first.year) * 12 + last.month - first.month
-    every = max(1, math.ceil(months / 7))
+    span_days = max(1, (last - first).days)
+    # A month is at least 28 days: `every` months apart are at least this many pixels apart.
+    room = math.ceil(MONTH_LABEL_PX * span_days / (28 * max(plot_px, 1)))
+    every = max(1, math.ceil(months / 7), room)
     ticks = []
     for offset in range(1, months + 1, every):
         year, month = divmod(first.month - 1 + offset, 12)
@@ -275,6 +296,45 @@ def _self_contained(title: str, width: int, axes: tuple[str, str]):
         return root
 
     return strip
+
+
+# pygal's stylesheet rules for what a printed chart never shows (hover, tooltips, animation,
+# other chart kinds): WeasyPrint matches every rule against every node, so the compact chart
+# drops them (its render in the PDF took about 40% less time).
+INTERACTIVE = re.compile(
+    r":hover|tooltip|transition|webkit|\.active|showable|map-element|gauge|bg-lines|legends|"
+    r"text-overlay|\.ci\b|max-value|\.bound|a:visited|horizontal|backwards|\.negative|"
+    r"subtle-fill|stackedline-graph|xy-graph|line-graph|\.title\b"
+)
+
+
+def _static_only(root):
+    """An XML filter for a chart that is printed: drop tooltip texts (`desc`, a guide's
+    `title`) and the stylesheet rules that only hover or other chart kinds use."""
+    for parent in list(root.iter()):
+        for child in list(parent):
+            name = str(child.tag).rsplit("}", 1)[-1]
+            if name == "desc" or (name == "title" and parent is not root):
+                parent.remove(child)
+            elif name == "style" and child.text:
+                child.text = _static_rules(child.text)
+    return root
+
+
+def _static_rules(css: str) -> str:
+    """Keep the rules that draw a static line chart; `#chart-<id> ` prefixes go too (one
+    chart per SVG document)."""
+    kept = []
+    for rule in css.split("}"):
+        selectors, _, declarations = rule.partition("{")
+        wanted = [s.strip() for s in selectors.split(",") if not INTERACTIVE.search(s)]
+        declarations = ";".join(
+            d for d in declarations.split(";") if d.strip() and not INTERACTIVE.search(d)
+        )
+        if wanted and declarations:
+            wanted = [re.sub(r"^#chart-[0-9a-f-]+(?: |$)", "", s) or "svg" for s in wanted]
+            kept.append(",".join(wanted) + "{" + declarations + "}")
+    return "".join(kept)
 
 
 def _label(root, x: int, anchor: str, text: str):
