@@ -33,10 +33,9 @@ class ButtonChoice(RadioField):
     """Large radio buttons. Empty means not recorded; anything off the list is refused."""
 
     def __init__(self, label, options: dict, invalid_message: str, **kwargs):
-        super().__init__(
-            label, choices=choices(options), coerce=_text_or_none, validate_choice=False, **kwargs
-        )
-        self.allowed = set(options)
+        made, allowed = _choices_of(options)
+        super().__init__(label, choices=made, coerce=_text_or_none, validate_choice=False, **kwargs)
+        self.allowed = allowed
         self.invalid_message = invalid_message
 
     def process_formdata(self, valuelist):
@@ -75,6 +74,18 @@ def _option_html(field_id: str, name: str, options: tuple) -> tuple[tuple[str, M
         )
         for index, (value, label) in enumerate(options)
     )
+
+
+_CHOICES: dict[int, tuple] = {}
+
+
+def _choices_of(options: dict) -> tuple[list, frozenset]:
+    """The choices and allowed values of a ButtonChoice's options, made once per options dict
+    (each is made once, with the form class, and bound about 100 times per visit form)."""
+    known = _CHOICES.get(id(options))
+    if known is None or known[0] is not options:
+        known = _CHOICES[id(options)] = (options, choices(options), frozenset(options))
+    return known[1], known[2]
 
 
 GRADE_MESSAGE = "Choose a grade from 0, 1, 1+, 2, 3 or 4, or leave the row empty."

@@ -145,7 +145,7 @@ def submit(draft_id: int):
             return redirect(url_for("signing.review", visit_id=draft.visit_id))
         return _saved_elsewhere(draft, payload)
     form = VisitForm()
-    carried = form_context(form, draft)["carried"]
+    carried = carried_for(draft)
     valid = form.validate_on_submit() & check_carried(form, carried)
     conflict = None if g.get("form_expired") else _keep_input(draft, payload)
     if valid and conflict is None:
@@ -158,7 +158,7 @@ def submit(draft_id: int):
             flash("Visit saved, not signed. Check it, then sign it.", "success")
             return redirect(url_for("signing.review", visit_id=visit.id))
     db.session.commit()  # the input is kept in the draft, whatever happens next
-    context = form_context(form, draft)
+    context = form_context(form, draft, carried)
     if conflict is not None:
         context["conflict"] = conflict_rows(conflict.stored_payload, payload)
         context["conflict_by"] = conflict.saved_by
