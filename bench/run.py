@@ -16,6 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import (
     bench_load,
+    bench_pages,
     bench_pdf,
     bench_search,
     bench_size,
@@ -32,6 +33,8 @@ QUICK_RESULTS = RESULTS.with_name("results-quick.json")  # a smoke run keeps the
 # compute_trend's, which is a time. (row name pattern, comparison, bound, what the bound is on)
 TARGETS = (
     (r"^visit save, 24 grades", "<=", 4, "x"),
+    (r"^patient page \(", "<=", 3, "x"),
+    (r"^visit form, 24 grades", "<=", 3, "x"),
     (r"^trend page, 100 visits", "<=", 3, "x"),
     (r"^trend page, 1000 visits", "<=", 10, "x"),
     (r"^scoring: compute_trend, 1000 visits", "<=", 50, "ms"),
@@ -64,6 +67,7 @@ def main() -> None:
     with databases() as targets:
         for name, url in targets:
             results += measure("visit save", bench_visit_save.run, name, url, repeat["visit_save"])
+            results += measure("pages", bench_pages.run, name, url, repeat["visit_save"])
             results += measure("pdf", bench_pdf.run, name, url, repeat["pdf"])
             results += measure("trend pages", bench_trend.run_pages, name, url, repeat["pages"])
             results += measure("search", bench_search.run, name, url, quick)

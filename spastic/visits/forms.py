@@ -6,8 +6,10 @@ and stored, so the therapist can add or remove muscles without losing what was e
 
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 
 from flask_wtf import FlaskForm
+from markupsafe import Markup
 from wtforms import DateField, HiddenField, IntegerField, RadioField, StringField, TextAreaField
 from wtforms.fields.core import UnboundField
 from wtforms.validators import (
@@ -31,10 +33,9 @@ class ButtonChoice(RadioField):
     """Large radio buttons. Empty means not recorded; anything off the list is refused."""
 
     def __init__(self, label, options: dict, invalid_message: str, **kwargs):
-        super().__init__(
-            label, choices=choices(options), coerce=_text_or_none, validate_choice=False, **kwargs
-        )
-        self.allowed = set(options)
+        made, allowed = _choices_of(options)
+        super().__init__(label, choices=made, coerce=_text_or_none, validate_choice=False, **kwargs)
+        self.allowed = allowed
         self.invalid_message = invalid_message
 
     def process_formdata(self, valuelist):
@@ -43,6 +44,48 @@ class ButtonChoice(RadioField):
     def pre_validate(self, form):
         if self.data is not None and self.data not in self.allowed:
             raise ValidationError(self.invalid_message)
+
+    def options_html(self) -> Markup:
+        """The options as `_macros.html` `field` writes them (`<label class="choice">` around
+        `option()` and its label), byte for byte, without a WTForms widget call per option:
+        the visit form has over 500 of them."""
+        options = _option_html(self.id, self.name, tuple((c.value, c.label) for c in self.choices))
+        return Markup("").join(
+            checked if _text_or_none(value) == self.data else plain
+            for value, plain, checked in options
+        )
+
+
+_OPTION = Markup(
+    '\n      <label class="choice"><input {}id="{}" name="{}" type="radio" value="{}">'
+    "<span>{}</span></label>"
+)
+
+
+@lru_cache(maxsize=2048)
+def _option_html(field_id: str, name: str, options: tuple) -> tuple[tuple[str, Markup, Markup]]:
+    """(value, unchecked HTML, checked HTML) per option, as WTForms' RadioInput renders them
+    (attributes sorted, values escaped) inside the macro's label."""
+    return tuple(
+        (
+            value,
+            _OPTION.format("", f"{field_id}-{index}", name, value, label),
+            _OPTION.format(Markup("checked "), f"{field_id}-{index}", name, value, label),
+        )
+        for index, (value, label) in enumerate(options)
+    )
+
+
+_CHOICES: dict[int, tuple] = {}
+
+
+def _choices_of(options: dict) -> tuple[list, frozenset]:
+    """The choices and allowed values of a ButtonChoice's options, made once per options dict
+    (each is made once, with the form class, and bound about 100 times per visit form)."""
+    known = _CHOICES.get(id(options))
+    if known is None or known[0] is not options:
+        known = _CHOICES[id(options)] = (options, choices(options), frozenset(options))
+    return known[1], known[2]
 
 
 GRADE_MESSAGE = "Choose a grade from 0, 1, 1+, 2, 3 or 4, or leave the row empty."
@@ -60,6 +103,9 @@ def carry_name(muscle: str, side: str) -> str:
 
 def tardieu_name(muscle: str, side: str, part: str) -> str:
     return f"tardieu-{muscle}-{side}-{part}"
+
+
+ALL_MUSCLES = frozenset(m.code for m in scales.MUSCLES)
 
 
 class BaseVisitForm(FlaskForm):
@@ -107,10 +153,15 @@ class BaseVisitForm(FlaskForm):
             )
 
 
-def _build_form_class() -> type[BaseVisitForm]:
+@lru_cache(maxsize=64)
+def visit_form_class(muscles: frozenset = ALL_MUSCLES, side_effects: bool = True) -> type:
+    """The visit form with the fields of `muscles` (and of the side effects, or not).
+
+    Only showing a stored draft uses fewer than all (`fragments.DraftParts`: the parts already
+    rendered need no fields); everything that validates input uses `VisitForm`, all fields."""
     attrs = {}
     grade_options = {g: g for g in scales.MAS_GRADES}
-    for muscle in scales.MUSCLES:
+    for muscle in (m for m in scales.MUSCLES if m.code in muscles):
         for side in scales.SIDES:
             label = f"{muscle.label} - {scales.SIDE_LABELS[side]}"
             attrs[mas_name(muscle.code, side)] = ButtonChoice(label, grade_options, GRADE_MESSAGE)
@@ -130,7 +181,7 @@ def _build_form_class() -> type[BaseVisitForm]:
             attrs[tardieu_name(muscle.code, side, "velocity")] = ButtonChoice(
                 "Velocity", scales.TARDIEU_VELOCITIES, "Choose V1, V2 or V3."
             )
-    for code, label in scales.SIDE_EFFECTS.items():
+    for code, label in scales.SIDE_EFFECTS.items() if side_effects else ():
         attrs[f"se-{code}"] = ButtonChoice(
             label,
             {s: s.capitalize() for s in scales.SIDE_EFFECT_SEVERITIES},
@@ -139,7 +190,7 @@ def _build_form_class() -> type[BaseVisitForm]:
     return type("VisitForm", (BaseVisitForm,), attrs)
 
 
-VisitForm = _build_form_class()
+VisitForm = visit_form_class()
 
 
 def _text_limits() -> dict[str, tuple[str, int]]:

@@ -25,14 +25,18 @@ def dose_on(patient, when: date | None) -> str:
     return regimen_of(patient, when or date.today()).label
 
 
-def form_context(form, draft: Draft) -> dict:
+def carried_for(draft: Draft) -> dict:
+    """A new visit offers the last signed visit's grades; an edit keeps the grades it carried."""
+    if draft.visit_id is None:
+        return carried_grades(draft.patient)
+    return carried_in(content_of(db.session.get(Visit, draft.visit_id)))
+
+
+def form_context(form, draft: Draft, carried: dict | None = None) -> dict:
     patient = draft.patient
     visit_date = form.visit_date.data if form.visit_date.data else date.today()
-    # A new visit offers the last signed visit's grades; an edit keeps the grades it carried.
-    if draft.visit_id is None:
-        carried = carried_grades(patient)
-    else:
-        carried = carried_in(content_of(db.session.get(Visit, draft.visit_id)))
+    if carried is None:
+        carried = carried_for(draft)
     return {
         "form": form,
         "draft": draft,

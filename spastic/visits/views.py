@@ -23,17 +23,20 @@ from werkzeug.datastructures import MultiDict
 from spastic import audit
 from spastic.access import draft_for, patient_for, visit_for
 from spastic.accounts import password_checks
+from spastic.clinical.scales import MUSCLES, SIDE_EFFECTS, SIDES
 from spastic.errors import reshow_on_expired_form
 from spastic.extensions import db
 from spastic.filters import time_local
 from spastic.models import Draft, Patient
 from spastic.visits import autosave as drafts
+from spastic.visits import fragments
 from spastic.visits import records as visit_records
 from spastic.visits.content import carried_in, effective_content
-from spastic.visits.forms import VisitForm, as_visit_input, check_carried
+from spastic.visits.forms import VisitForm, as_visit_input, check_carried, visit_form_class
 from spastic.visits.labels import label_for, tardieu_display
 from spastic.visits.page import (
     amend_context,
+    carried_for,
     conflict_rows,
     discarded_message,
     draft_words,
@@ -47,6 +50,8 @@ bp.add_app_template_filter(label_for, "content_label")
 bp.add_app_template_filter(tardieu_display)
 bp.add_app_template_filter(draft_words)
 bp.add_app_template_filter(drafts.status_words, "draft_status")
+bp.add_app_template_global(fragments.muscle_row)
+bp.add_app_template_global(fragments.rest, "rest_fragment")
 NOT_STORED = {"csrf_token", "version", "submission_key", drafts.SESSION_FIELD}
 # The form shows the patient and the dose in force: loaded with the draft, in one query.
 FORM_SHOWS = (joinedload(Draft.patient).joinedload(Patient.dose_changes),)
@@ -78,11 +83,17 @@ def draft(draft_id: int):
         return redirect(url_for("patients.detail", patient_id=draft.patient_id))
     if draft.consumed_at is not None:
         return redirect(url_for("signing.review", visit_id=draft.visit_id))
-    form = VisitForm(formdata=MultiDict(_as_pairs(json.loads(draft.payload))), meta={"csrf": True})
+    payload = json.loads(draft.payload)
+    carried = carried_for(draft)
+    # The parts of the form already rendered for these answers need no fields bound.
+    parts = fragments.DraftParts(payload, carried, MUSCLES, SIDES, SIDE_EFFECTS)
+    form_class = visit_form_class(parts.missing_muscles, parts.rest_missing)
+    form = form_class(formdata=MultiDict(_as_pairs(payload)), meta={"csrf": True})
     # No commit: the audit row is written at the end of the request (a commit would only
     # expire what was loaded, and the page would load it again).
     audit.record("view", entity="draft", entity_id=draft.id, patient_id=draft.patient_id)
-    return render_template("visits/form.html", **form_context(form, draft))
+    context = form_context(form, draft, carried)
+    return render_template("visits/form.html", **context, parts=parts)
 
 
 @bp.post("/drafts/<int:draft_id>/autosave")
@@ -134,7 +145,7 @@ def submit(draft_id: int):
             return redirect(url_for("signing.review", visit_id=draft.visit_id))
         return _saved_elsewhere(draft, payload)
     form = VisitForm()
-    carried = form_context(form, draft)["carried"]
+    carried = carried_for(draft)
     valid = form.validate_on_submit() & check_carried(form, carried)
     conflict = None if g.get("form_expired") else _keep_input(draft, payload)
     if valid and conflict is None:
@@ -147,7 +158,7 @@ def submit(draft_id: int):
             flash("Visit saved, not signed. Check it, then sign it.", "success")
             return redirect(url_for("signing.review", visit_id=visit.id))
     db.session.commit()  # the input is kept in the draft, whatever happens next
-    context = form_context(form, draft)
+    context = form_context(form, draft, carried)
     if conflict is not None:
         context["conflict"] = conflict_rows(conflict.stored_payload, payload)
         context["conflict_by"] = conflict.saved_by
