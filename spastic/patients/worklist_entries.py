@@ -34,7 +34,7 @@ def steps(p, loaded: worklist.Loaded, asof: date) -> list[dict]:
     days += _changes_after(row, loaded, asof)
     for index, day in enumerate(days):
         row = row if index == 0 else worklist.row_on(p, loaded, day)
-        values = _values(row)
+        values = values_of(row)
         if found and all(found[-1][k] == v for k, v in values.items()):
             continue
         if found:
@@ -44,7 +44,8 @@ def steps(p, loaded: worklist.Loaded, asof: date) -> list[dict]:
     return [{"patient_id": p.id, "clinic_id": p.clinic_id, **s} for s in found]
 
 
-def _values(row: worklist.Row) -> dict:
+def values_of(row: worklist.Row) -> dict:
+    """What an entry stores of a row (what the worklist sorts and filters by)."""
     review, _reason = schedule.next_review(row.facts)
     return {
         "sort_name": row.name,
