@@ -10,7 +10,7 @@ import itertools
 from datetime import date, timedelta
 from decimal import Decimal
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import delete, func, select
 
@@ -171,7 +171,7 @@ def _seen(row: worklist.Row) -> tuple:
         row.due,
         row.draft_open,
         row.refill_due,
-        row.pump is not None,
+        row.has_pump,
         row.flags,
         row.summaries_awaiting,
     )
@@ -204,7 +204,10 @@ def _paged(user, today, show) -> list[tuple]:
 
 
 @settings(
-    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],
 )
 @given(spec=clinics)
 def test_stored_entries_give_the_direct_worklist(app, spec, monkeypatch):

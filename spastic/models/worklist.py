@@ -2,12 +2,12 @@
 
 An entry is a step function of the date: each row holds the values valid from `valid_from`
 up to (not including) `valid_until`, so the worklist reads one row per patient for any day
-and computes that day's urgency from stored dates (see `spastic/patients/worklist_entries.py`).
+and computes that day's urgency from the stored facts (`spastic/patients/worklist_entries.py`).
 """
 
 from datetime import date
 
-from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from spastic.models.base import Base
@@ -30,3 +30,10 @@ class WorklistEntry(Base):
     refill_due: Mapped[date | None] = mapped_column(Date)
     has_pump: Mapped[bool] = mapped_column(Boolean)
     flag_rank: Mapped[int] = mapped_column(Integer)  # 0 urgent, 1 warning, 9 neither
+    # The rest of what `schedule.due` reads and the page shows (the row's `DueFacts`)
+    last_visit: Mapped[date | None] = mapped_column(Date)
+    last_dose_change: Mapped[date | None] = mapped_column(Date)
+    booked_review: Mapped[date | None] = mapped_column(Date)
+    review_interval_days: Mapped[int] = mapped_column(Integer)
+    review_after_change_days: Mapped[int] = mapped_column(Integer)
+    flags: Mapped[str] = mapped_column(Text)  # JSON: [code, severity, message, source, on]

@@ -43,11 +43,11 @@ class Row:
     flags: tuple[Flag, ...]
     summaries_awaiting: int = 0  # signed summaries no care-team physician has acknowledged
     facts: schedule.DueFacts | None = None  # what `due` was computed from
+    has_pump: bool = False  # `pump` is None on a page read from the stored entries
 
     @property
     def refill_due(self) -> date | None:
-        forecast = self.pump.state.forecast if self.pump else None
-        return forecast.refill_due if forecast else None
+        return self.facts.refill_due if self.facts else None
 
 
 @dataclass(frozen=True)
@@ -97,18 +97,21 @@ def load(ids, *, session=None, extras: bool = True) -> Loaded:
         .order_by(DoseChange.patient_id, DoseChange.effective_date)
     ):
         dose_dates.setdefault(patient_id, []).append(effective)
-    drafts = set()
-    awaiting = {}
-    if extras:
-        drafts = set(
-            session.scalars(
-                select(Draft.patient_id).where(
-                    Draft.patient_id.in_(ids), Draft.visit_id.is_(None), Draft.consumed_at.is_(None)
-                )
+    drafts, awaiting = in_progress_and_awaiting(ids) if extras else (set(), {})
+    return Loaded(patients, last_visit, dose_dates, drafts, _pumps(session, ids), awaiting)
+
+
+def in_progress_and_awaiting(ids) -> tuple[set[int], dict[int, int]]:
+    """The patients with a visit in progress, and how many summaries await each one's
+    acknowledgement (read live: neither decides the order)."""
+    drafts = set(
+        db.session.scalars(
+            select(Draft.patient_id).where(
+                Draft.patient_id.in_(ids), Draft.visit_id.is_(None), Draft.consumed_at.is_(None)
             )
         )
-        awaiting = awaiting_by_patient(ids)
-    return Loaded(patients, last_visit, dose_dates, drafts, _pumps(session, ids), awaiting)
+    )
+    return drafts, awaiting_by_patient(ids)
 
 
 def row_on(p, loaded: Loaded, today: date) -> Row:
@@ -138,6 +141,7 @@ def row_on(p, loaded: Loaded, today: date) -> Row:
         flags,
         loaded.awaiting.get(p.id, 0),
         facts,
+        view is not None,
     )
 
 
@@ -191,7 +195,7 @@ def _shown(row: Row, show: str, mine: set[int] | None) -> bool:
     if show == "week":
         return row.due.soon
     if show == "pumps":
-        return row.pump is not None
+        return row.has_pump
     if show == "warnings":
         return any(f.severity in ("warning", "urgent") for f in row.flags)
     if show == "mine":

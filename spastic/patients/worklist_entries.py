@@ -5,17 +5,20 @@ definition (`worklist.row_on`, the patient page's pure functions) on the day it 
 and on every later day where it can change: a dose change taking effect (the review after a
 dose change), the pump's refill-due and alarm and empty dates passing (refill overdue,
 urgent), a booked date passing (booked after the alarm). Between those days the stored values
-hold; today's urgency (overdue, due this week) is computed in SQL from the stored dates, as
-`schedule.rank_of` computes it. `worklist_hooks` refreshes a patient's entry in the same
+hold, the flags' messages too; today's urgency (overdue, due this week) is computed in SQL
+from the stored dates, as `schedule.rank_of` computes it, and `schedule.due` gives the page's
+rows from the stored facts. `worklist_hooks` refreshes a patient's entry in the same
 transaction as every write that can change it; `flask worklist-rebuild` rebuilds them all.
 """
 
+import json
 from datetime import date, timedelta
 
 from sqlalchemy import Date, and_, case, delete, exists, func, insert, literal, select
 
 from spastic.access import visible_patients
 from spastic.clinical import schedule
+from spastic.clinical.dosing import Flag
 from spastic.extensions import db
 from spastic.models import Patient, User, Visit, WorklistEntry
 from spastic.models.worklist import FIRST_DAY, LAST_DAY
@@ -45,15 +48,45 @@ def steps(p, loaded: worklist.Loaded, asof: date) -> list[dict]:
 
 
 def values_of(row: worklist.Row) -> dict:
-    """What an entry stores of a row (what the worklist sorts and filters by)."""
-    review, _reason = schedule.next_review(row.facts)
+    """What an entry stores of a row: what the worklist sorts and filters by, and the rest of
+    the row's `DueFacts` (the flags as JSON)."""
+    facts = row.facts
+    review, _reason = schedule.next_review(facts)
     return {
         "sort_name": row.name,
         "review_date": None if review == date.min else review,
-        "refill_due": row.facts.refill_due,
-        "has_pump": row.pump is not None,
-        "flag_rank": schedule.flag_rank(row.facts.flags),
+        "refill_due": facts.refill_due,
+        "has_pump": row.has_pump,
+        "flag_rank": schedule.flag_rank(facts.flags),
+        "last_visit": facts.last_visit,
+        "last_dose_change": facts.last_dose_change,
+        "booked_review": facts.booked_review,
+        "review_interval_days": facts.review_interval_days,
+        "review_after_change_days": facts.review_after_change_days,
+        "flags": json.dumps(
+            [
+                [f.code, f.severity, f.message, f.source, f.on and f.on.isoformat()]
+                for f in facts.flags
+            ]
+        ),
     }
+
+
+def facts_of(entry) -> schedule.DueFacts:
+    """The stored step back as the `DueFacts` it was computed as."""
+    flags = tuple(
+        Flag(code, severity, message, source, on and date.fromisoformat(on))
+        for code, severity, message, source, on in json.loads(entry.flags)
+    )
+    return schedule.DueFacts(
+        last_visit=entry.last_visit,
+        last_dose_change=entry.last_dose_change,
+        booked_review=entry.booked_review,
+        review_interval_days=entry.review_interval_days,
+        review_after_change_days=entry.review_after_change_days,
+        refill_due=entry.refill_due,
+        flags=flags,
+    )
 
 
 def _changes_after(row: worklist.Row, loaded: worklist.Loaded, asof: date) -> list[date]:
@@ -65,7 +98,12 @@ def _changes_after(row: worklist.Row, loaded: worklist.Loaded, asof: date) -> li
             days |= {d for d in (forecast.empty_date,) if d}  # urgent from the empty date
             # past the alarm date (urgent), past the refill-due date (warning)
             days |= {d + timedelta(days=1) for d in (forecast.alarm_date, forecast.refill_due) if d}
-        # a booked date passed: the next booked one may fall after the alarm
+            if forecast.refill_due:  # "refill due in n days", each day of the margin
+                due, margin = forecast.refill_due, forecast.margin_days
+                days |= {due - timedelta(days=n) for n in range(margin + 1)}
+        if pump.elective_replacement_date:  # the pump's replacement warning begins
+            days.add(pump.elective_replacement_date - timedelta(days=90))
+        # a booked date passed: the next booked date, and its message, change
         booked = (pump.patient.next_refill_date, pump.patient.next_review_date)
         days |= {d + timedelta(days=1) for d in booked if d and d < LAST_DAY}
     return sorted(d for d in days if d > asof)
@@ -99,8 +137,9 @@ def rebuild(*, session=None, clinic_id: int | None = None) -> int:
 
 
 def page(user: User, today: date, show: str, number: int = 1) -> tuple[list[worklist.Row], int]:
-    """One page of the user's worklist, most urgent first, and how many rows in all: the order,
-    the filter and the count from the stored entries, the rows from `worklist.row_on`."""
+    """One page of the user's worklist, most urgent first, and how many rows in all, in one
+    query of the stored entries; each row's urgency today by `schedule.due` on its stored
+    facts, and its visit in progress and summaries awaiting read live (two more queries)."""
     entry = WorklistEntry
     day, soon = literal(today, Date), literal(today + timedelta(days=schedule.SOON_DAYS), Date)
     review = func.coalesce(entry.review_date, day)
@@ -118,7 +157,7 @@ def page(user: User, today: date, show: str, number: int = 1) -> tuple[list[work
     if db.session.get_bind().dialect.name == "postgresql":
         name = name.collate("C")  # code-point order, as Python sorts the names
     query = (
-        select(entry.patient_id, func.count().over())
+        select(entry, Patient.mrn, Patient.birth_date, func.count().over())
         .join(Patient, Patient.id == entry.patient_id)
         .where(
             visible_patients(user).whereclause,
@@ -134,12 +173,29 @@ def page(user: User, today: date, show: str, number: int = 1) -> tuple[list[work
         .offset((number - 1) * PAGE)
     ).all()
     if not found:
-        total = db.session.scalar(select(func.count()).select_from(query.subquery()))
-        return [], total or 0
-    ids = [patient_id for patient_id, _total in found]
-    loaded = worklist.load(ids)
-    by_id = {p.id: p for p in loaded.patients}
-    return [worklist.row_on(by_id[i], loaded, today) for i in ids], found[0][1]
+        counted = query.with_only_columns(entry.id).order_by(None).subquery()
+        return [], db.session.scalar(select(func.count()).select_from(counted)) or 0
+    drafts, awaiting = worklist.in_progress_and_awaiting([e.patient_id for e, *_ in found])
+    rows = []
+    for e, mrn, birth_date, _total in found:
+        facts = facts_of(e)
+        rows.append(
+            worklist.Row(
+                e.patient_id,
+                e.sort_name,
+                mrn,
+                birth_date,
+                facts.last_visit,
+                schedule.due(facts, today),
+                e.patient_id in drafts,
+                None,
+                facts.flags,
+                awaiting.get(e.patient_id, 0),
+                facts,
+                e.has_pump,
+            )
+        )
+    return rows, found[0][-1]
 
 
 def _filter(user: User, show: str, entry, next_date, soon) -> list:

@@ -30,6 +30,12 @@ def upgrade():
         sa.Column('refill_due', sa.Date(), nullable=True),
         sa.Column('has_pump', sa.Boolean(), nullable=False),
         sa.Column('flag_rank', sa.Integer(), nullable=False),
+        sa.Column('last_visit', sa.Date(), nullable=True),
+        sa.Column('last_dose_change', sa.Date(), nullable=True),
+        sa.Column('booked_review', sa.Date(), nullable=True),
+        sa.Column('review_interval_days', sa.Integer(), nullable=False),
+        sa.Column('review_after_change_days', sa.Integer(), nullable=False),
+        sa.Column('flags', sa.Text(), nullable=False),
         sa.ForeignKeyConstraint(
             ['clinic_id'], ['clinic.id'], name=op.f('fk_worklist_entry_clinic_id_clinic')
         ),
