@@ -147,12 +147,8 @@ def page(user: User, today: date, show: str, number: int = 1) -> tuple[list[work
         (and_(entry.refill_due.is_not(None), entry.refill_due < review), entry.refill_due),
         else_=review,
     )
-    rank = case(
-        (entry.flag_rank < 9, entry.flag_rank),
-        (next_date < day, 2),
-        (next_date <= soon, 3),
-        else_=4,
-    )
+    # `schedule.rank_of`: a flag's rank (0, 1) first; without one (9) the rank (overdue 2, due
+    # this week 3, later 4) rises with the next date, so (flag rank, next date) sorts alike.
     name = entry.sort_name
     if db.session.get_bind().dialect.name == "postgresql":
         name = name.collate("C")  # code-point order, as Python sorts the names
@@ -168,7 +164,7 @@ def page(user: User, today: date, show: str, number: int = 1) -> tuple[list[work
     )
     query = query.where(*_filter(user, show, entry, next_date, soon))
     found = db.session.execute(
-        query.order_by(rank, next_date, name, entry.patient_id)
+        query.order_by(entry.flag_rank, next_date, name, entry.patient_id)
         .limit(PAGE)
         .offset((number - 1) * PAGE)
     ).all()
