@@ -121,6 +121,9 @@ def _add_clinic(clinic_id: int) -> None:
 
     worklist_entries.rebuild(clinic_id=clinic_id)  # the bulk inserts passed the hooks
     db.session.commit()
+    if db.engine.dialect.name == "postgresql":  # statistics, as autovacuum would have by now
+        db.session.execute(text("ANALYZE patient, visit, worklist_entry"))
+        db.session.commit()
 
 
 def _statements(client, path: str) -> int:

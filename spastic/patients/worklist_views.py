@@ -5,6 +5,7 @@ from datetime import date
 import click
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from sqlalchemy import text
 
 from spastic import audit
 from spastic.access import patient_for, role_required
@@ -53,6 +54,9 @@ def rebuild_command(clinic_id: int | None) -> None:
     """Recompute every patient's stored worklist entry (after a migration, or to repair)."""
     count = worklist_entries.rebuild(clinic_id=clinic_id)
     db.session.commit()
+    if db.engine.dialect.name == "postgresql":  # fresh statistics for the planner
+        db.session.execute(text("ANALYZE worklist_entry"))
+        db.session.commit()
     click.echo(f"Worklist entries rebuilt for {count} patients.")
 
 
