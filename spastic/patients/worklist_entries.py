@@ -137,9 +137,10 @@ def rebuild(*, session=None, clinic_id: int | None = None) -> int:
 
 
 def page(user: User, today: date, show: str, number: int = 1) -> tuple[list[worklist.Row], int]:
-    """One page of the user's worklist, most urgent first, and how many rows in all, in one
-    query of the stored entries; each row's urgency today by `schedule.due` on its stored
-    facts, and its visit in progress and summaries awaiting read live (two more queries)."""
+    """One page of the user's worklist, most urgent first, and how many rows in all: the order,
+    filter and count in one query of the stored entries (their sort keys only), the shown ones
+    by id in a second; each row's urgency today by `schedule.due` on its stored
+    facts, and its visit in progress and summaries awaiting read live (three more queries)."""
     entry = WorklistEntry
     day, soon = literal(today, Date), literal(today + timedelta(days=schedule.SOON_DAYS), Date)
     review = func.coalesce(entry.review_date, day)
@@ -153,7 +154,7 @@ def page(user: User, today: date, show: str, number: int = 1) -> tuple[list[work
     if db.session.get_bind().dialect.name == "postgresql":
         name = name.collate("C")  # code-point order, as Python sorts the names
     query = (
-        select(entry, Patient.mrn, Patient.birth_date, func.count().over())
+        select(entry.id, func.count().over())
         .join(Patient, Patient.id == entry.patient_id)
         .where(
             visible_patients(user).whereclause,
@@ -171,9 +172,19 @@ def page(user: User, today: date, show: str, number: int = 1) -> tuple[list[work
     if not found:
         counted = query.with_only_columns(entry.id).order_by(None).subquery()
         return [], db.session.scalar(select(func.count()).select_from(counted)) or 0
-    drafts, awaiting = worklist.in_progress_and_awaiting([e.patient_id for e, *_ in found])
+    # The sort reads only the keys; the 50 entries shown are fetched whole by id.
+    by_id = {
+        e.id: (e, mrn, birth_date)
+        for e, mrn, birth_date in db.session.execute(
+            select(entry, Patient.mrn, Patient.birth_date)
+            .join(Patient, Patient.id == entry.patient_id)
+            .where(entry.id.in_([entry_id for entry_id, _total in found]))
+        )
+    }
+    shown = [by_id[entry_id] for entry_id, _total in found]
+    drafts, awaiting = worklist.in_progress_and_awaiting([e.patient_id for e, *_ in shown])
     rows = []
-    for e, mrn, birth_date, _total in found:
+    for e, mrn, birth_date in shown:
         facts = facts_of(e)
         rows.append(
             worklist.Row(
