@@ -56,6 +56,18 @@ def next_review(facts: DueFacts) -> tuple[date, str]:
     return regular, f"every {facts.review_interval_days} days"
 
 
+def flag_rank(flags: tuple[Flag, ...]) -> int:
+    """0 with an urgent flag, 1 with a warning, 9 with neither (cautions do not rank)."""
+    return min((_RANK.get(f.severity, 9) for f in flags), default=9)
+
+
+def rank_of(flag_rank_: int, next_date: date, today: date) -> int:
+    """The worklist's urgency: the flags' rank, else overdue 2, due this week 3, the rest 4."""
+    if flag_rank_ < 9:
+        return flag_rank_
+    return 2 if next_date < today else 3 if next_date <= today + timedelta(days=SOON_DAYS) else 4
+
+
 def due(facts: DueFacts, today: date) -> Due:
     """Place a patient in the worklist: flags first, then overdue, then due this week."""
     review, reason = next_review(facts)
@@ -64,6 +76,6 @@ def due(facts: DueFacts, today: date) -> Due:
     next_date = min(dates)
     overdue = next_date < today
     soon = next_date <= today + timedelta(days=SOON_DAYS)
-    flag_rank = min((_RANK.get(f.severity, 9) for f in facts.flags), default=9)
-    rank = flag_rank if flag_rank < 9 else 2 if overdue else 3 if soon else 4
-    return Due(review, reason, next_date, overdue, soon, rank)
+    return Due(
+        review, reason, next_date, overdue, soon, rank_of(flag_rank(facts.flags), next_date, today)
+    )

@@ -15,6 +15,7 @@ from spastic.models.visits import (
     TardieuScore,
     Visit,
 )
+from spastic.models.worklist import WorklistEntry
 
 __all__ = [
     "ROLES",
@@ -36,6 +37,7 @@ __all__ = [
     "TardieuScore",
     "User",
     "Visit",
+    "WorklistEntry",
     "care_team",
     "utcnow",
 ]

@@ -1,7 +1,9 @@
 """The clinic's worklist: every visible patient with what is due, in order of urgency.
 
-A few set-based queries for the whole clinic (no query per patient); pump patients get their
-dates from `pumps.pump_view`, the same function as their own page.
+The definition: a patient's row on a day, computed from the history (`row_on`) with the same
+pure functions as the patient page (`clinical.schedule`, and `pumps.pump_view` for the pump).
+A few set-based queries load any number of patients (no query per patient). The page reads
+its order from the stored entries (`worklist_entries`), which are computed by `row_on`.
 """
 
 from dataclasses import dataclass
@@ -15,7 +17,7 @@ from spastic.access import visible_patients
 from spastic.clinical import schedule
 from spastic.clinical.dosing import Flag
 from spastic.extensions import db
-from spastic.models import DoseChange, Draft, Patient, Pump, User, Visit
+from spastic.models import Clinic, DoseChange, Draft, Patient, Pump, User, Visit
 from spastic.patients import pumps
 from spastic.patients.awaiting import awaiting_by_patient
 
@@ -40,18 +42,33 @@ class Row:
     pump: pumps.PumpView | None
     flags: tuple[Flag, ...]
     summaries_awaiting: int = 0  # signed summaries no care-team physician has acknowledged
+    facts: schedule.DueFacts | None = None  # what `due` was computed from
+    has_pump: bool = False  # `pump` is None on a page read from the stored entries
 
     @property
     def refill_due(self) -> date | None:
-        forecast = self.pump.state.forecast if self.pump else None
-        return forecast.refill_due if forecast else None
+        return self.facts.refill_due if self.facts else None
 
 
-def rows(user: User, today: date, show: str = "all") -> list[Row]:
-    """The user's worklist, most urgent first, then by the next date, then by name."""
-    patients = db.session.execute(
-        visible_patients(user)
-        .with_only_columns(
+@dataclass(frozen=True)
+class Loaded:
+    """What the rows of some patients are computed from, loaded in a few set-based queries."""
+
+    patients: list  # (id, names, MRN, birth date, booked review, intervals, clinic settings)
+    last_visit: dict[int, date]
+    dose_dates: dict[int, list[date]]  # every dose change's effective date, oldest first
+    drafts: set[int]
+    pumps: dict[int, Pump]
+    awaiting: dict[int, int]
+
+
+def load(ids, *, session=None, extras: bool = True) -> Loaded:
+    """Load what the worklist shows of these patients (ids, or a select of ids); without
+    `extras`, not the visits in progress and summaries awaiting (the stored entries need
+    neither: the page reads them for its own rows)."""
+    session = session or db.session
+    patients = session.execute(
+        select(
             Patient.id,
             Patient.family_name,
             Patient.given_name,
@@ -59,20 +76,34 @@ def rows(user: User, today: date, show: str = "all") -> list[Row]:
             Patient.birth_date,
             Patient.next_review_date,
             Patient.review_interval_days,
+            Patient.clinic_id,
+            Clinic.review_interval_days.label("clinic_interval"),
+            Clinic.review_after_dose_change_days,
         )
-        .order_by(None)
+        .join(Clinic, Clinic.id == Patient.clinic_id)
+        .where(Patient.id.in_(ids))
     ).all()
-    ids = select(visible_patients(user).with_only_columns(Patient.id).subquery().c.id)
-    last_visit = _by_patient(
-        select(Visit.patient_id, func.max(Visit.visit_date))
-        .where(Visit.patient_id.in_(ids), Visit.status == "signed")
-        .group_by(Visit.patient_id)
+    last_visit = dict(
+        session.execute(
+            select(Visit.patient_id, func.max(Visit.visit_date))
+            .where(Visit.patient_id.in_(ids), Visit.status == "signed")
+            .group_by(Visit.patient_id)
+        ).all()
     )
-    last_change = _by_patient(
-        select(DoseChange.patient_id, func.max(DoseChange.effective_date))
-        .where(DoseChange.patient_id.in_(ids), DoseChange.effective_date <= today)
-        .group_by(DoseChange.patient_id)
-    )
+    dose_dates: dict[int, list[date]] = {}
+    for patient_id, effective in session.execute(
+        select(DoseChange.patient_id, DoseChange.effective_date)
+        .where(DoseChange.patient_id.in_(ids))
+        .order_by(DoseChange.patient_id, DoseChange.effective_date)
+    ):
+        dose_dates.setdefault(patient_id, []).append(effective)
+    drafts, awaiting = in_progress_and_awaiting(ids) if extras else (set(), {})
+    return Loaded(patients, last_visit, dose_dates, drafts, _pumps(session, ids), awaiting)
+
+
+def in_progress_and_awaiting(ids) -> tuple[set[int], dict[int, int]]:
+    """The patients with a visit in progress, and how many summaries await each one's
+    acknowledgement (read live: neither decides the order)."""
     drafts = set(
         db.session.scalars(
             select(Draft.patient_id).where(
@@ -80,46 +111,62 @@ def rows(user: User, today: date, show: str = "all") -> list[Row]:
             )
         )
     )
-    pump_views = _pump_views(ids, today)
-    awaiting = awaiting_by_patient(ids)
+    return drafts, awaiting_by_patient(ids)
+
+
+def row_on(p, loaded: Loaded, today: date) -> Row:
+    """One patient's worklist row on `today` (`p`: one of `loaded.patients`)."""
+    row = loaded.pumps.get(p.id)
+    view = pumps.pump_view(row.patient, today, row) if row is not None else None
+    flags = tuple(f for f in (view.state.flags if view else ()) if f.severity != "info")
+    in_force = [d for d in loaded.dose_dates.get(p.id, ()) if d <= today]
+    facts = schedule.DueFacts(
+        last_visit=loaded.last_visit.get(p.id),
+        last_dose_change=in_force[-1] if in_force else None,
+        booked_review=p.next_review_date,
+        review_interval_days=p.review_interval_days or p.clinic_interval,
+        review_after_change_days=p.review_after_dose_change_days,
+        refill_due=view.state.forecast.refill_due if view and view.state.forecast else None,
+        flags=flags,
+    )
+    return Row(
+        p.id,
+        sort_name(p.family_name, p.given_name),
+        p.mrn,
+        p.birth_date,
+        facts.last_visit,
+        schedule.due(facts, today),
+        p.id in loaded.drafts,
+        view,
+        flags,
+        loaded.awaiting.get(p.id, 0),
+        facts,
+        view is not None,
+    )
+
+
+def sort_name(family_name: str, given_name: str) -> str:
+    return f"{family_name.upper()}, {given_name}"
+
+
+def order_key(row: Row) -> tuple:
+    """Most urgent first, then by the next date, then by name."""
+    return (row.due.rank, row.due.next_date, row.name, row.patient_id)
+
+
+def rows(user: User, today: date, show: str = "all") -> list[Row]:
+    """The user's whole worklist computed from every patient's history (the CSV export, and
+    the definition the stored entries are tested against), most urgent first."""
+    ids = select(visible_patients(user).with_only_columns(Patient.id).subquery().c.id)
+    loaded = load(ids)
     mine = _mine(user, ids) if show == "mine" else None
-    clinic = user.clinic
-    result = []
-    for p in patients:
-        view = pump_views.get(p.id)
-        flags = tuple(f for f in (view.state.flags if view else ()) if f.severity != "info")
-        facts = schedule.DueFacts(
-            last_visit=last_visit.get(p.id),
-            last_dose_change=last_change.get(p.id),
-            booked_review=p.next_review_date,
-            review_interval_days=p.review_interval_days or clinic.review_interval_days,
-            review_after_change_days=clinic.review_after_dose_change_days,
-            refill_due=view.state.forecast.refill_due if view and view.state.forecast else None,
-            flags=flags,
-        )
-        row = Row(
-            p.id,
-            f"{p.family_name.upper()}, {p.given_name}",
-            p.mrn,
-            p.birth_date,
-            facts.last_visit,
-            schedule.due(facts, today),
-            p.id in drafts,
-            view,
-            flags,
-            awaiting.get(p.id, 0),
-        )
-        if _shown(row, show, mine):
-            result.append(row)
-    return sorted(result, key=lambda r: (r.due.rank, r.due.next_date, r.name, r.patient_id))
+    result = [row_on(p, loaded, today) for p in loaded.patients]
+    return sorted((r for r in result if _shown(r, show, mine)), key=order_key)
 
 
-def _by_patient(query) -> dict[int, date]:
-    return {patient_id: value for patient_id, value in db.session.execute(query)}
-
-
-def _pump_views(ids, today: date) -> dict[int, pumps.PumpView]:
-    rows_ = db.session.scalars(
+def _pumps(session, ids) -> dict[int, Pump]:
+    """Each patient's active pump, with what `pumps.pump_view` reads of it."""
+    found = session.scalars(
         select(Pump)
         .where(Pump.patient_id.in_(ids), Pump.removed_on.is_(None))
         .options(
@@ -129,10 +176,8 @@ def _pump_views(ids, today: date) -> dict[int, pumps.PumpView]:
         )
         .order_by(Pump.implant_date, Pump.id)
     )
-    views = {}
-    for row in rows_:  # a later implant replaces an earlier one not yet marked removed
-        views[row.patient_id] = pumps.pump_view(row.patient, today, row)
-    return views
+    # a later implant replaces an earlier one not yet marked removed
+    return {row.patient_id: row for row in found}
 
 
 def _mine(user: User, ids) -> set[int]:
@@ -150,7 +195,7 @@ def _shown(row: Row, show: str, mine: set[int] | None) -> bool:
     if show == "week":
         return row.due.soon
     if show == "pumps":
-        return row.pump is not None
+        return row.has_pump
     if show == "warnings":
         return any(f.severity in ("warning", "urgent") for f in row.flags)
     if show == "mine":

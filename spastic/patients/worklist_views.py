@@ -2,20 +2,22 @@
 
 from datetime import date
 
+import click
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from sqlalchemy import text
 
 from spastic import audit
 from spastic.access import patient_for, role_required
 from spastic.errors import reshow_on_expired_form
 from spastic.extensions import db
-from spastic.patients import worklist
+from spastic.patients import worklist, worklist_entries, worklist_hooks  # noqa: F401 - hooks
 from spastic.patients.history import visits_of
 from spastic.patients.pump_forms import ScheduleForm
 from spastic.patients.worklist import audit_shown
 
-bp = Blueprint("worklist", __name__)
-PAGE = 100
+bp = Blueprint("worklist", __name__, cli_group=None)
+PAGE = worklist_entries.PAGE
 
 
 @bp.app_template_global("schedule_form_for")
@@ -27,24 +29,35 @@ def schedule_form_for(patient) -> ScheduleForm:
 @bp.get("/worklist")
 @role_required("therapist", "physician")
 def index():
-    """Show who is due, most urgent first (100 at a time)."""
+    """Show who is due, most urgent first (50 at a time, read from the stored entries)."""
     show = request.args.get("show", "all")
     if show not in worklist.FILTERS:
         abort(404)
     page = max(1, request.args.get("page", 1, type=int) or 1)
-    rows = worklist.rows(current_user, date.today(), show)
-    shown = rows[(page - 1) * PAGE : page * PAGE]
+    shown, total = worklist_entries.page(current_user, date.today(), show, page)
     audit_shown("list", shown, show)
     return render_template(
         "patients/worklist.html",
         rows=shown,
-        total=len(rows),
+        total=total,
         page=page,
-        pages=max(1, -(-len(rows) // PAGE)),
+        pages=max(1, -(-total // PAGE)),
         show=show,
         filters=worklist.FILTERS,
         today=date.today(),
     )
+
+
+@bp.cli.command("worklist-rebuild")
+@click.option("--clinic", "clinic_id", type=int, help="Only this clinic's patients (its id).")
+def rebuild_command(clinic_id: int | None) -> None:
+    """Recompute every patient's stored worklist entry (after a migration, or to repair)."""
+    count = worklist_entries.rebuild(clinic_id=clinic_id)
+    db.session.commit()
+    if db.engine.dialect.name == "postgresql":  # fresh statistics for the planner
+        db.session.execute(text("ANALYZE worklist_entry"))
+        db.session.commit()
+    click.echo(f"Worklist entries rebuilt for {count} patients.")
 
 
 @bp.post("/patients/<int:patient_id>/schedule")
