@@ -24,7 +24,7 @@ BENCH_DEBS := apache2-utils
 help:
 	@echo "make run    set up and serve the app on http://$(HOST):$(PORT) with demo data"
 	@echo "make test   set up and run ruff and the whole test suite (SQLite and PostgreSQL)"
-	@echo "make fuzz   longer hypothesis runs of hostile input"
+	@echo "make fuzz   longer hypothesis runs of hostile input, and the full 8 x 50 concurrent saves"
 	@echo "make bench  benchmarks; writes bench/results.json"
 
 run: setup-run
@@ -35,10 +35,11 @@ run: setup-run
 test: setup-test
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(PY) -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 fuzz: setup-test
 	SPASTIC_FUZZ_EXAMPLES=$${SPASTIC_FUZZ_EXAMPLES:-2000} SPASTIC_FUZZ_DATABASES=$${SPASTIC_FUZZ_DATABASES:-sqlite,postgresql} $(PY) -m pytest -m fuzz $(PYTEST_ARGS)
+	SPASTIC_LOAD_VISITS_EACH=$${SPASTIC_LOAD_VISITS_EACH:-50} $(PY) -m pytest tests/test_concurrency.py $(PYTEST_ARGS)
 
 bench: setup-test $(STAMPS)/debs-bench
 	$(PY) bench/run.py $(BENCH_ARGS)
