@@ -17,6 +17,7 @@ from flask import (
 )
 from flask_login import current_user, login_required
 from flask_wtf.csrf import generate_csrf
+from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 from werkzeug.datastructures import MultiDict
 
@@ -135,7 +136,11 @@ def submit(draft_id: int):
     draft = draft_for(current_user, draft_id)
     # Resends and double taps wait here for the first to finish (PostgreSQL row lock; SQLite
     # transactions are already serial), then find the draft saved.
-    db.session.refresh(draft, with_for_update=True)
+    # A plain locking select, not refresh(): a refresh repeats the loader options the draft
+    # was first loaded with (the form's joined patient and doses), and PostgreSQL refuses FOR
+    # UPDATE on the nullable side of an outer join.
+    locked = select(Draft).where(Draft.id == draft.id).with_for_update()
+    draft = db.session.scalars(locked.execution_options(populate_existing=True)).one()
     payload = _payload()
     if draft.discarded_at is not None:
         flash(discarded_message(draft) + " What was sent now was not saved.", "error")
