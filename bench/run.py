@@ -10,6 +10,7 @@ import os
 import re
 import sys
 import time
+import traceback
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -57,11 +58,23 @@ def main() -> None:
     about = {**machine(), "load_average_at_start": round(os.getloadavg()[0], 2)}
     spent: dict[str, float] = {}
 
+    failed: dict[str, str] = {}
+
     def measure(benchmark: str, call, *args) -> list[dict]:
+        """One benchmark's rows; a benchmark that fails is reported and the others still run."""
         start = time.perf_counter()
-        found = call(*args)
+        try:
+            found = call(*args)
+        except Exception:
+            where = f"{benchmark} ({args[0]})" if args and isinstance(args[0], str) else benchmark
+            failed[where] = traceback.format_exc()
+            print(f"FAILED {where}:\n{failed[where]}", file=sys.stderr, flush=True)
+            found = []
         spent[benchmark] = round(spent.get(benchmark, 0) + time.perf_counter() - start, 1)
-        return found if isinstance(found, list) else [found]
+        rows = found if isinstance(found, list) else [found]
+        for row in rows:  # as they come, so a long run shows its figures before it ends
+            print(f"{row['name']}: ratio {row.get('ratio_median')}", flush=True)
+        return rows
 
     results = measure("scoring", bench_trend.run_scoring, repeat["scoring"])
     with databases() as targets:
@@ -81,6 +94,7 @@ def main() -> None:
         "seconds": round(time.perf_counter() - started),
         "seconds_by_benchmark": spent,
         "results": results,
+        "failed": failed,
     }
     for row in results:
         row["target"], row["verdict"] = judge(row)
@@ -88,6 +102,8 @@ def main() -> None:
     written.write_text(json.dumps(report, indent=2) + "\n")
     print_table(report)
     print(f"written to {written}")
+    if failed:
+        sys.exit(f"{len(failed)} benchmark(s) failed: {', '.join(failed)}")
 
 
 def _quick_flag() -> bool:
