@@ -66,11 +66,15 @@ def test_no_axe_violations(page: Page, live_server, demo_patient_ids, open_page)
 @pytest.mark.parametrize("viewport", VIEWPORTS, indirect=True)
 def test_worklist_and_pump_card_fit_the_tablet(page: Page, live_server, demo_patient_ids):
     login(page, live_server, "therapist@demo.test")
+    # Measured and tapped once its stylesheet is in: before that the rows are laid out
+    # differently and a tap can land beside the link.
+    page.wait_for_load_state("load")
     rows = page.locator("table.worklist tbody tr")
     expect(rows.first).to_contain_text("KOWALSKI, Piotr")
     expect(rows.first).to_contain_text("Urgent")
     assert_fits_tablet(page)
     page.get_by_role("link", name="ADEYEMI, Grace").tap()
+    page.wait_for_url("**/patients/*")
     expect(page.locator("#pump")).to_contain_text("3.0 mL less was drawn out than expected")
     page.get_by_text("How these dates are computed").tap()
     expect(page.locator(".arithmetic")).to_contain_text("mL a day")
