@@ -38,8 +38,8 @@ def field_state(field) -> tuple:
 
 def fragment(template: str, key: tuple, render) -> Markup:
     """The HTML `render()` gives for `key`, rendered once per key and template version."""
-    full_key = (current_app.jinja_env.get_template(template), key)
-    html = _get((template, key))
+    full_key = _full_key((template, key))
+    html = _cached(full_key)
     if html is not None:
         return html
     html = render()  # a macro's output: Markup already
@@ -105,9 +105,17 @@ class DraftParts:
         return fragment("visits/_rest.html", self._rest_key(side_effect_codes), render)
 
 
-def _get(name_key: tuple):
+def _full_key(name_key: tuple) -> tuple:
+    """A part's key with its template object (a reloaded template is a new one)."""
     template, key = name_key
-    full_key = (current_app.jinja_env.get_template(template), key)
+    return current_app.jinja_env.get_template(template), key
+
+
+def _get(name_key: tuple):
+    return _cached(_full_key(name_key))
+
+
+def _cached(full_key: tuple):
     with _lock:
         html = _fragments.get(full_key)
         if html is not None:
