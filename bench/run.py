@@ -2,6 +2,7 @@
 
 `--quick` repeats each measurement fewer times and shortens the load runs: a smoke run
 that checks every benchmark works, not figures to quote (written to results-quick.json).
+`--only pages,search` and `--database sqlite` run a part (written to results-partial.json).
 """
 
 import argparse
@@ -30,6 +31,7 @@ from bench.common import databases, machine
 
 RESULTS = Path(__file__).with_name("results.json")
 QUICK_RESULTS = RESULTS.with_name("results-quick.json")  # a smoke run keeps the real figures
+PARTIAL_RESULTS = RESULTS.with_name("results-partial.json")  # --only / --database
 # Issue "Speed and scale": each target is a ratio to the row's own baseline (same run), except
 # compute_trend's, which is a time. (row name pattern, comparison, bound, what the bound is on)
 TARGETS = (
@@ -47,12 +49,26 @@ TARGETS = (
     (r"^worklist, 10,000 patients", "<=", 3, "x"),
     (r"^patient search, 10,000 patients", "<=", 3, "x"),
 )
+BENCHMARKS = (
+    "scoring",
+    "visit save",
+    "pages",
+    "pdf",
+    "trend pages",
+    "search",
+    "worklist",
+    "size",
+    "load",
+    "workers",
+)
 # Repetitions per benchmark: (full, quick).
 REPEAT = {"visit_save": (60, 10), "pdf": (20, 5), "scoring": (7, 3), "pages": (7, 3)}
 
 
 def main() -> None:
-    quick = _quick_flag()
+    options = _options()
+    quick = options.quick
+    only = set(options.only.split(",")) if options.only else None
     repeat = {name: counts[quick] for name, counts in REPEAT.items()}
     started = time.perf_counter()
     about = {**machine(), "load_average_at_start": round(os.getloadavg()[0], 2)}
@@ -62,6 +78,8 @@ def main() -> None:
 
     def measure(benchmark: str, call, *args) -> list[dict]:
         """One benchmark's rows; a benchmark that fails is reported and the others still run."""
+        if only is not None and benchmark not in only:
+            return []
         start = time.perf_counter()
         try:
             found = call(*args)
@@ -79,6 +97,8 @@ def main() -> None:
     results = measure("scoring", bench_trend.run_scoring, repeat["scoring"])
     with databases() as targets:
         for name, url in targets:
+            if options.database and name != options.database:
+                continue
             results += measure("visit save", bench_visit_save.run, name, url, repeat["visit_save"])
             results += measure("pages", bench_pages.run, name, url, repeat["visit_save"])
             results += measure("pdf", bench_pdf.run, name, url, repeat["pdf"])
@@ -98,7 +118,8 @@ def main() -> None:
     }
     for row in results:
         row["target"], row["verdict"] = judge(row)
-    written = QUICK_RESULTS if quick else RESULTS
+    partial = only is not None or options.database
+    written = PARTIAL_RESULTS if partial else QUICK_RESULTS if quick else RESULTS
     written.write_text(json.dumps(report, indent=2) + "\n")
     print_table(report)
     print(f"written to {written}")
@@ -106,10 +127,19 @@ def main() -> None:
         sys.exit(f"{len(failed)} benchmark(s) failed: {', '.join(failed)}")
 
 
-def _quick_flag() -> bool:
+def _options() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repetitions (smoke run)")
-    return parser.parse_args().quick
+    parser.add_argument(
+        "--only",
+        help=f"comma-separated benchmarks to run ({', '.join(BENCHMARKS)}); the rest are skipped",
+    )
+    parser.add_argument("--database", choices=("sqlite", "postgresql"), help="one database only")
+    options = parser.parse_args()
+    unknown = set(options.only.split(",")) - set(BENCHMARKS) if options.only else set()
+    if unknown:
+        parser.error(f"unknown benchmark(s): {', '.join(sorted(unknown))}")
+    return options
 
 
 def print_table(report: dict) -> None:
