@@ -3,6 +3,8 @@
 import itertools
 import os
 import shutil
+import sqlite3
+from contextlib import closing
 from datetime import date
 from decimal import Decimal
 
@@ -40,6 +42,36 @@ def pytest_generate_tests(metafunc):
         # A module may narrow the choice (the fuzzing runs on SQLite unless asked otherwise).
         chosen = [d for d in getattr(metafunc.module, "DATABASES_HERE", chosen) if d in chosen]
         metafunc.parametrize("database", [d for d in DATABASES if d in chosen], indirect=True)
+
+
+# Modules whose tests take longest, longest first: they are collected first, so that
+# `pytest -n N --dist loadgroup` (`make test`) starts them at once and the last tests handed out
+# are short ones, not a 30-second test that keeps one process busy while the others are done.
+# A module stays in one piece (its module-scoped fixtures are made once); the order of the
+# other modules, and of the tests within every module, is unchanged.
+SLOW_FIRST = (
+    "test_concurrency.py",  # one xdist group: one process runs all of it, minutes
+    "test_fuzz_forms.py",
+    "test_summary_layout.py",
+    "browser/test_visit_taps.py",
+    "test_crash_safety.py",
+    "test_backup.py",
+    "test_static_checks.py",
+    "browser/test_verdict_browser.py",
+    "test_demo.py",
+    "test_demo_visits.py",
+    "test_frozen_summary.py",
+)
+
+
+def pytest_collection_modifyitems(config, items):
+    here = os.path.dirname(__file__)
+
+    def rank(item) -> int:
+        path = os.path.relpath(str(item.path), here).replace(os.sep, "/")
+        return SLOW_FIRST.index(path) if path in SLOW_FIRST else len(SLOW_FIRST)
+
+    items.sort(key=rank)  # stable: the order within each rank is kept
 
 
 def pytest_terminal_summary(terminalreporter):
@@ -83,6 +115,44 @@ def sqlite_schema(tmp_path_factory):
     for leftover in (path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
         assert not leftover.exists(), leftover
     return path
+
+
+@pytest.fixture(scope="session")
+def demo_sqlite(sqlite_schema, tmp_path_factory):
+    """A SQLite file holding the schema and what `seed-demo` adds, seeded once per test process.
+
+    Seeding costs seconds (argon2 hashes at the production cost, 75 signed visits with their
+    audit chain); a test that starts from the demo data copies this file instead
+    (`seeded_demo`). Made by the command itself, under the tests' configuration.
+    """
+    folder = tmp_path_factory.mktemp("demo")
+    path = folder / "demo.db"
+    shutil.copyfile(sqlite_schema, path)
+    app = create_app({**_test_config(f"sqlite:///{path}"), "OUTBOX_FOLDER": str(folder)})
+    result = app.test_cli_runner().invoke(args=["seed-demo"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()  # the last connection closes: the WAL is checkpointed into the file
+    for leftover in (path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        assert not leftover.exists(), leftover
+    return path
+
+
+@pytest.fixture
+def seeded_demo(request, database):
+    """The `app` fixture on a database holding the demo data, as `seed-demo` leaves it.
+
+    On SQLite the test's file starts as a copy of the process's seeded file (`demo_sqlite`); on
+    PostgreSQL, or when the test's app was made before this fixture, the command runs here.
+    """
+    if database.startswith("sqlite:///") and not os.path.exists(database[10:]):
+        shutil.copyfile(request.getfixturevalue("demo_sqlite"), database[10:])
+        return request.getfixturevalue("app")
+    app = request.getfixturevalue("app")
+    result = app.test_cli_runner().invoke(args=["seed-demo"])
+    assert result.exit_code == 0, result.output
+    return app
 
 
 @pytest.fixture
@@ -173,10 +243,47 @@ def _persist(app, obj):
     return obj
 
 
+def create_clinic(app, name="Demo Rehab") -> Clinic:
+    return _persist(app, Clinic(name=name))
+
+
+def create_user(app, clinic: Clinic, role, email, name=None, active=True) -> User:
+    user = User(
+        clinic_id=clinic.id,
+        email=email,
+        name=name or f"{role.capitalize()} {clinic.name}",
+        role=role,
+        password_hash=PASSWORD_HASH,
+        active=active,
+    )
+    return _persist(app, user)
+
+
+def create_patient(app, clinic: Clinic, mrn="MRN-1", care_team=(), doses=(), **fields) -> Patient:
+    values = {
+        "family_name": "Nguyen",
+        "given_name": "Linh",
+        "birth_date": date(1985, 3, 14),
+        "sex": "female",
+        "diagnosis": "sci",
+        "sci_level": "C6",
+        **fields,
+    }
+    with app.app_context():
+        team = [db.session.get(User, u.id) for u in care_team]
+        patient = Patient(clinic_id=clinic.id, mrn=mrn, care_team=team, **values)
+        for when, route, dose in doses:
+            unit = "mg/day" if route == "oral" else "mcg/day"
+            patient.dose_changes.append(
+                DoseChange(effective_date=when, route=route, daily_dose=Decimal(dose), unit=unit)
+            )
+    return _persist(app, patient)
+
+
 @pytest.fixture
 def make_clinic(app):
     def make(name="Demo Rehab") -> Clinic:
-        return _persist(app, Clinic(name=name))
+        return create_clinic(app, name)
 
     return make
 
@@ -186,15 +293,8 @@ def make_user(app):
     counter = itertools.count(1)
 
     def make(clinic: Clinic, role="therapist", email=None, name=None, active=True) -> User:
-        user = User(
-            clinic_id=clinic.id,
-            email=email or f"{role}{next(counter)}@{clinic.name.split()[0].lower()}.test",
-            name=name or f"{role.capitalize()} {clinic.name}",
-            role=role,
-            password_hash=PASSWORD_HASH,
-            active=active,
-        )
-        return _persist(app, user)
+        email = email or f"{role}{next(counter)}@{clinic.name.split()[0].lower()}.test"
+        return create_user(app, clinic, role, email, name, active)
 
     return make
 
@@ -202,28 +302,38 @@ def make_user(app):
 @pytest.fixture
 def make_patient(app):
     def make(clinic: Clinic, mrn="MRN-1", care_team=(), doses=(), **fields) -> Patient:
-        values = {
-            "family_name": "Nguyen",
-            "given_name": "Linh",
-            "birth_date": date(1985, 3, 14),
-            "sex": "female",
-            "diagnosis": "sci",
-            "sci_level": "C6",
-            **fields,
-        }
-        with app.app_context():
-            team = [db.session.get(User, u.id) for u in care_team]
-            patient = Patient(clinic_id=clinic.id, mrn=mrn, care_team=team, **values)
-            for when, route, dose in doses:
-                unit = "mg/day" if route == "oral" else "mcg/day"
-                patient.dose_changes.append(
-                    DoseChange(
-                        effective_date=when, route=route, daily_dose=Decimal(dose), unit=unit
-                    )
-                )
-        return _persist(app, patient)
+        return create_patient(app, clinic, mrn, care_team, doses, **fields)
 
     return make
+
+
+def load_sqlite_template(app, template) -> bool:
+    """Make the app's database a copy of `template`, if it is SQLite and still holds no row.
+
+    For setup that every test of a kind repeats: it is built once per test process into a
+    template file (by the same code, under the same configuration), and each test starts from
+    a copy. The app's connections are closed first and the copy is made through SQLite's backup
+    API, so it works whatever fixture made the app. Returns False (the caller builds the rows
+    itself) on PostgreSQL or when a row was written already.
+    """
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    if not url.startswith("sqlite:///"):
+        return False
+    with app.app_context():
+        written = " OR ".join(
+            f'EXISTS (SELECT 1 FROM "{t.name}")'  # noqa: S608 (our names)
+            for t in Base.metadata.sorted_tables
+        )
+        if db.session.scalar(text(f"SELECT {written}")):
+            return False
+        db.session.remove()
+        db.engine.dispose()
+    with (
+        closing(sqlite3.connect(template)) as source,
+        closing(sqlite3.connect(url[len("sqlite:///") :])) as target,
+    ):
+        source.backup(target)
+    return True
 
 
 class AuthActions:
@@ -243,25 +353,30 @@ def auth(client):
     return AuthActions(client)
 
 
-@pytest.fixture
-def clinic_world(make_clinic, make_user, make_patient):
+def build_clinic_world(app) -> dict:
     """Two clinics: a therapist, two physicians and an admin at one; a therapist at the other."""
-    home, other = make_clinic("Demo Rehab"), make_clinic("Other Clinic")
+    home, other = create_clinic(app, "Demo Rehab"), create_clinic(app, "Other Clinic")
     world = {
         "home": home,
         "other": other,
-        "therapist": make_user(home, "therapist", email="t@home.test"),
-        "physician": make_user(home, "physician", email="p@home.test", name="Dr On Team"),
-        "outsider_physician": make_user(home, "physician", email="p2@home.test", name="Dr Off"),
-        "admin": make_user(home, "admin", email="a@home.test"),
-        "other_therapist": make_user(other, "therapist", email="t@other.test"),
-        "other_physician": make_user(other, "physician", email="p@other.test"),
+        "therapist": create_user(app, home, "therapist", "t@home.test"),
+        "physician": create_user(app, home, "physician", "p@home.test", "Dr On Team"),
+        "outsider_physician": create_user(app, home, "physician", "p2@home.test", "Dr Off"),
+        "admin": create_user(app, home, "admin", "a@home.test"),
+        "other_therapist": create_user(app, other, "therapist", "t@other.test"),
+        "other_physician": create_user(app, other, "physician", "p@other.test"),
     }
-    world["patient"] = make_patient(
-        home, care_team=[world["physician"]], doses=[(date(2026, 1, 5), "oral", 30)]
+    world["patient"] = create_patient(
+        app, home, care_team=[world["physician"]], doses=[(date(2026, 1, 5), "oral", 30)]
     )
-    world["other_patient"] = make_patient(other, mrn="OC-1", family_name="Fischer")
+    world["other_patient"] = create_patient(app, other, mrn="OC-1", family_name="Fischer")
     return world
+
+
+@pytest.fixture
+def clinic_world(app):
+    """Two clinics: a therapist, two physicians and an admin at one; a therapist at the other."""
+    return build_clinic_world(app)
 
 
 @pytest.fixture

@@ -54,8 +54,8 @@ def _save_visits(app, count: int, stop: threading.Event):
         client.post(location, data=data)
 
 
-def test_backup_while_saving_then_restore(app, runner, database, request, tmp_path):
-    runner.invoke(args=["seed-demo"])
+def test_backup_while_saving_then_restore(seeded_demo, runner, database, request, tmp_path):
+    app = seeded_demo
     stop = threading.Event()
     writer = threading.Thread(target=_save_visits, args=(app, 15, stop))
     writer.start()
@@ -93,8 +93,8 @@ def test_backup_while_saving_then_restore(app, runner, database, request, tmp_pa
     _dispose(restored)
 
 
-def test_quiet_backup_restores_identical_tables(app, runner, database, request, tmp_path):
-    runner.invoke(args=["seed-demo"])
+def test_quiet_backup_restores_identical_tables(seeded_demo, runner, database, request, tmp_path):
+    app = seeded_demo
     target = tmp_path / "quiet.backup"
     assert runner.invoke(args=["backup", str(target)]).exit_code == 0
     restored_url = _fresh_url(database, request, tmp_path, "quiet")

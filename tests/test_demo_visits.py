@@ -14,10 +14,8 @@ from spastic.visits.records import content_hash
 
 
 @pytest.fixture
-def seeded(app, runner):
-    result = runner.invoke(args=["seed-demo"])
-    assert result.exit_code == 0, result.output
-    return app
+def seeded(seeded_demo):
+    return seeded_demo
 
 
 def _trends(app) -> dict:

@@ -17,6 +17,7 @@ SPASTIC_FUZZ_EXAMPLES sets the examples per form (200 by default; `make fuzz` ru
 import json
 import os
 import re
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
@@ -24,17 +25,27 @@ from decimal import Decimal, InvalidOperation
 from urllib.parse import urlencode, urlsplit
 
 import pytest
+from argon2 import PasswordHasher
 from hypothesis import HealthCheck, Phase, event, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select, update
 
+from spastic import create_app
+from spastic.accounts import passwords
 from spastic.clinical import scales
 from spastic.extensions import db
 from spastic.models import ROLES, Base, Draft, Patient, Visit
 from spastic.visits.content import SCALAR_FIELDS
 from spastic.visits.page import conflict_rows
 from spastic.visits.signing import SIGNATURE_MEANINGS
-from tests.conftest import PASSWORD, PASSWORD_HASH
+from tests.conftest import (
+    PASSWORD,
+    PASSWORD_HASH,
+    _test_config,
+    build_clinic_world,
+    create_patient,
+    load_sqlite_template,
+)
 from tests.test_visits import _hidden, _start, _visit_data
 
 pytestmark = pytest.mark.fuzz
@@ -62,6 +73,21 @@ MISSING = object()
 
 # `make test` fuzzes on SQLite to keep time down; `make fuzz` also on PostgreSQL.
 DATABASES_HERE = os.environ.get("SPASTIC_FUZZ_DATABASES", "sqlite").split(",")
+
+
+@pytest.fixture(autouse=True)
+def _fixture_cost_hashing(monkeypatch):
+    """Argon2id at the fixture users' cost (tests/conftest.py) while fuzzing.
+
+    At the production cost every new user, new password and unknown email (the dummy hash) of
+    an example spends about 0.2 s of CPU in argon2; that was most of the login, new-user and
+    change-password runs. The code paths are the same (`hash_password`, `verify_password`,
+    the dummy hash for an unknown account); what the fuzzing checks is the forms' answers and
+    the rows they write, not the cost. Every other module hashes at the library's parameters.
+    """
+    cheap = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    monkeypatch.setattr(passwords, "_hasher", cheap)
+    monkeypatch.setattr(passwords, "_DUMMY_HASH", cheap.hash("not-a-real-password-for-timing"))
 
 
 # --- the world the posts aim at ----------------------------------------------------------
@@ -128,10 +154,9 @@ def _save_visit(client, patient_id, sign, amend_key=None):
     return visit_id
 
 
-@pytest.fixture
-def world(app, clinic_world, make_patient):
-    """Both clinics with visits, drafts, doses and an amendment; logged-in clients."""
-    make_patient(clinic_world["home"], mrn="MRN-2", family_name="Second")
+def _build_world(app, clinic_world: dict) -> dict:
+    """Both clinics with visits, drafts, doses and an amendment; return the ids."""
+    create_patient(app, clinic_world["home"], mrn="MRN-2", family_name="Second")
     home = _client(app, "t@home.test")
     other = _client(app, "t@other.test")
     pid, opid = clinic_world["patient"].id, clinic_world["other_patient"].id
@@ -172,6 +197,39 @@ def world(app, clinic_world, make_patient):
             ids[f"{name}_key"] = db.session.scalar(key)
         key = select(Draft.submission_key).where(Draft.id == ids["other_draft"])
         ids["other_draft_key"] = db.session.scalar(key)
+    return ids
+
+
+@pytest.fixture(scope="session")
+def world_sqlite(sqlite_schema, tmp_path_factory):
+    """The world built once per test process into a SQLite file: (file, ids).
+
+    A world costs seconds (three signed summaries rendered, an amendment, a dozen posts); each
+    test on SQLite starts from a copy (`load_sqlite_template`) and logs its clients in afresh.
+    """
+    folder = tmp_path_factory.mktemp("fuzz-world")
+    path = folder / "world.db"
+    shutil.copyfile(sqlite_schema, path)
+    app = create_app({**_test_config(f"sqlite:///{path}"), "OUTBOX_FOLDER": str(folder)})
+    ids = _build_world(app, build_clinic_world(app))
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()  # the WAL is checkpointed into the file
+    return path, ids
+
+
+@pytest.fixture
+def world(app, request):
+    """Both clinics with visits, drafts, doses and an amendment; logged-in clients."""
+    template = None
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
+        template, template_ids = request.getfixturevalue("world_sqlite")
+    if template is not None and load_sqlite_template(app, template):
+        ids = dict(template_ids)
+    else:  # PostgreSQL (`make fuzz`)
+        ids = _build_world(app, request.getfixturevalue("clinic_world"))
+    home = _client(app, "t@home.test")
+    other = _client(app, "t@other.test")
     made = World(app, ids, {"therapist": home, "other": other})
     made.other_rows = _other_clinic_rows(made, _snapshot(app))
     return made

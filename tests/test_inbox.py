@@ -175,8 +175,8 @@ def test_summaries_not_acknowledged_after_the_clinics_days(app, therapist, clini
     assert f"/visits/{old}#" not in page and "Every summary signed 7 or more days ago" in page
 
 
-def test_the_demo_inbox_has_acknowledged_and_waiting_summaries(app, runner):
-    runner.invoke(args=["seed-demo"])
+def test_the_demo_inbox_has_acknowledged_and_waiting_summaries(seeded_demo):
+    app = seeded_demo
     physician = _login(app, "physician@demo.test", DEMO_PASSWORD)
     rows = _rows(physician.get("/inbox").get_data(as_text=True))
     waiting = [r for r in rows if 'class="unread"' in r]

@@ -22,10 +22,8 @@ TRANSACTION = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")
 
 
 @pytest.fixture
-def seeded(app, runner):
-    result = runner.invoke(args=["seed-demo"])
-    assert result.exit_code == 0, result.output
-    return app
+def seeded(seeded_demo):
+    return seeded_demo
 
 
 @pytest.fixture

@@ -48,9 +48,8 @@ def test_the_verdict_comes_before_everything_else(app, client, auth, history):  
 
 
 @pytest.fixture
-def seeded(app, runner):
-    assert runner.invoke(args=["seed-demo"]).exit_code == 0
-    with app.app_context():
+def seeded(seeded_demo):
+    with seeded_demo.app_context():
         return {p.mrn: p.id for p in db.session.scalars(select(Patient))}
 
 
@@ -68,7 +67,7 @@ def _latest_visit(app, patient_id):
         return signed_visits(patient_id)[-1].id
 
 
-def test_brennan_reads_no_further_response_first(app, client, seeded):
+def test_brennan_reads_no_further_response_first(seeded, app, client):
     _login(client)
     html = client.get(f"/patients/{seeded['DR-1002']}/trend").get_data(as_text=True)
     text = PageText(html[html.index("<main") :]).plain
@@ -89,7 +88,7 @@ def test_brennan_reads_no_further_response_first(app, client, seeded):
 @pytest.mark.parametrize(
     ("mrn", "name"), [("DR-1002", "multiple sclerosis"), ("DR-1001", "spinal cord injury")]
 )
-def test_every_mcid_verdict_in_the_pdf_says_it_is_stroke_derived(app, client, seeded, mrn, name):
+def test_every_mcid_verdict_in_the_pdf_says_it_is_stroke_derived(seeded, app, client, mrn, name):
     _login(client, "therapist@demo.test")
     text = " ".join(_pdf_pages(client, _latest_visit(app, seeded[mrn])))
     judged = text.count("SD MCID")
@@ -98,13 +97,13 @@ def test_every_mcid_verdict_in_the_pdf_says_it_is_stroke_derived(app, client, se
     assert "mean index" not in text.lower()
 
 
-def test_a_stroke_patient_gets_no_caveat(app, client, seeded):
+def test_a_stroke_patient_gets_no_caveat(seeded, app, client):
     _login(client, "therapist@demo.test")
     text = " ".join(_pdf_pages(client, _latest_visit(app, seeded["DR-1004"])))
     assert "SD MCID" in text and "stroke-derived" not in text
 
 
-def test_the_combined_regimen_reads_the_same_on_every_page(app, client, seeded):
+def test_the_combined_regimen_reads_the_same_on_every_page(seeded, app, client):
     _login(client, "therapist@demo.test")
     pid = seeded["DR-1015"]
     sentence = "60 mg/day oral + 240 mcg/day intrathecal"
@@ -122,7 +121,7 @@ def test_the_combined_regimen_reads_the_same_on_every_page(app, client, seeded):
     assert page1.count(sentence) >= 2  # the identity block and the verdict
 
 
-def test_the_demo_shows_every_verdict_kind(app, seeded):
+def test_the_demo_shows_every_verdict_kind(seeded, app):
     with app.app_context():
         kinds = {}
         for patient in db.session.scalars(select(Patient)):
@@ -134,7 +133,7 @@ def test_the_demo_shows_every_verdict_kind(app, seeded):
     assert {"DR-1013", "DR-1014"} <= kinds["too_early"]
 
 
-def test_the_demo_route_switch_is_judged_as_an_abrupt_stop(app, seeded):
+def test_the_demo_route_switch_is_judged_as_an_abrupt_stop(seeded, app):
     with app.app_context():
         patient = db.session.get(Patient, seeded["DR-1016"])
         trend = load_trend(patient)
