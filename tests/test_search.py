@@ -7,8 +7,9 @@ import uuid
 from datetime import date
 
 import pytest
+from flask import g, has_request_context
 from flask_migrate import upgrade
-from sqlalchemy import insert, select
+from sqlalchemy import event, insert, select
 
 from spastic import create_app
 from spastic.extensions import db
@@ -317,3 +318,26 @@ def test_a_migrated_database_indexes_the_patients_it_holds(database, tmp_path, r
         db.session.remove()
         db.engine.dispose()
     assert sorted(stored) == sorted(tokens_of("Ñúñez", "Eva", "OC-9"))
+
+
+def test_a_full_page_reads_in_four_queries_and_names_each_patient_shown(app, therapist, many):
+    """The login session, the user, the page and its count; the audit rows at the end."""
+    therapist.get("/patients?q=kabe&partial=1")  # a first request may touch the session row
+    seen = []
+
+    def record(_conn, _cursor, statement, *_args):
+        if not statement.lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK")):
+            seen.append((bool(has_request_context() and g.get("_writing")), statement))
+
+    before = _last_audit(app)
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        names = _names(therapist, "/patients?q=kabe&partial=1")
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    reads = [sql for closing, sql in seen if not closing]
+    assert len(names) == 15 and len(_shown_in_audit(app, before)) == 15
+    assert len(reads) <= 4, reads
+    assert sum("FROM patient" in sql for sql in reads) == 2  # the page and its count

@@ -37,8 +37,9 @@ def index():
     query = (request.args.get("q") or "").strip()[:100]
     shown = search.page_size(request.args.get("shown", type=int))
     found = search.find(current_user, query, shown=shown, inside=request.args.get("inside") == "1")
+    # No commit: the audit rows are written at the end of the request (a commit would only
+    # expire the patients found, and the page would read each of them again).
     _audit_listing(found.patients, query)
-    db.session.commit()
     template = "patients/_results.html" if request.args.get("partial") else "patients/index.html"
     return render_template(
         template,
