@@ -188,7 +188,7 @@ def test_a_short_first_page_says_how_many_more_and_the_audit_names_those_shown(
     page = therapist.get("/patients?q=kabe&partial=1").get_data(as_text=True)
     names = re.findall(r'<span class="name">([^<]*)</span>', page)
     assert names == [f"KABEMO{n:02d}, Ada" for n in range(1, 16)]
-    assert "25 more patients match\n  — keep typing, or" in page
+    assert "25 more patients match — keep typing, or show more." in page
     assert "/patients?q=kabe&amp;shown=30" in page
     assert sorted(_shown_in_audit(app, before)) == sorted(
         many[n.split(",")[0].title()] for n in names
@@ -224,7 +224,7 @@ def test_show_more_stops_at_the_most_a_page_shows(app, therapist, many, monkeypa
     monkeypatch.setattr(search, "MOST_SHOWN", 30)
     page = therapist.get("/patients?q=kabe&shown=300").get_data(as_text=True)
     assert page.count('<span class="name">') == 30
-    assert "10 more patients match\n  — keep typing." in page
+    assert "10 more patients match — keep typing." in page
     assert "shown=" not in page
 
 
