@@ -3,9 +3,10 @@
 Baseline in the same run: the same search on the same database before the 10,000 patients
 are added, when the clinic holds only the 12 demo patients. The patients are inserted in
 bulk (one executemany), with names built from syllables so a fragment matches a realistic
-share of them. Besides the request, the search's SQL alone is timed and its plan kept, and
-so is the prefix search proposed in the report (a normalised, indexed name key), built on
-this throw-away database only: the app is not changed.
+share of them, and indexed for the search as the ORM would (`search_index.rebuild`).
+Besides the request, the search alone (`search.find`: its SQL and ORM) is timed with its
+statements' plans, and so is the same search looked for inside words (the on-demand
+"inside names" search, a scan of the clinic's tokens).
 """
 
 import random
@@ -41,7 +42,7 @@ def run(database: str, url: str, quick: bool = False) -> list[dict]:
     measured = {label: _timings(client, query, repeat) for label, query in searches}
     with app.app_context():
         alone = {label: _search_alone(query, repeat) for label, query in searches}
-        proposed = _proposed_prefix_search(clinic_id, searches, repeat)
+        inside = {label: _search_alone(query, repeat, inside=True) for label, query in searches}
         db.session.remove()
         db.engine.dispose()
     return [
@@ -52,8 +53,9 @@ def run(database: str, url: str, quick: bool = False) -> list[dict]:
             "ratio_median": ratio(measured[label]["median_ms"], baseline[label]["median_ms"]),
             "query": query,
             "search_alone": alone[label]["timings"],
-            "plan": alone[label]["plan"],
-            "proposed_prefix_search": proposed[label],
+            "plans": alone[label]["plans"],
+            "inside_words_alone": inside[label]["timings"],
+            "inside_words_plans": inside[label]["plans"],
         }
         for label, query in searches
     ]
@@ -96,9 +98,16 @@ def _add_patients(clinic_id: int) -> None:
 
     from spastic.extensions import db
     from spastic.models import Patient
+    from spastic.patients import search_index
 
     db.session.execute(insert(Patient), _patient_rows(clinic_id))
+    added = db.session.scalars(select(Patient.id).where(Patient.mrn.like("BN-%"))).all()
+    search_index.rebuild(patient_ids=added)
     db.session.commit()
+    if db.engine.dialect.name == "postgresql":  # statistics, as autovacuum would gather them
+        with db.engine.connect() as connection:
+            connection.exec_driver_sql("ANALYZE patient, patient_search_token")
+            connection.commit()
 
 
 def _timings(client, query: str, repeat: int) -> dict:
@@ -108,15 +117,15 @@ def _timings(client, query: str, repeat: int) -> dict:
     return summary([timed(lambda: client.get(path)) for _ in range(repeat)])
 
 
-def _search_alone(query: str, repeat: int) -> dict:
-    """The app's search function as the therapist calls it (SQL and ORM, no HTTP, no
-    template, no audit row), and the database's plan for its statement."""
+def _search_alone(query: str, repeat: int, inside: bool = False) -> dict:
+    """The app's search as the therapist calls it (SQL and ORM, no HTTP, no template, no
+    audit row), and the database's plan for each of its statements."""
     from flask import current_app
     from flask_login import login_user
 
     from spastic.extensions import db
     from spastic.models import User
-    from spastic.patients.views import _search
+    from spastic.patients import search
 
     seen = []
 
@@ -124,16 +133,20 @@ def _search_alone(query: str, repeat: int) -> dict:
         seen.append((statement, parameters))
 
     with current_app.test_request_context():
-        login_user(db.session.scalar(select(User).where(User.email == "therapist@demo.test")))
+        user = db.session.scalar(select(User).where(User.email == "therapist@demo.test"))
+        login_user(user)
         event.listen(db.engine, "before_cursor_execute", keep)
         try:
-            found = len(_search(query))
+            found = search.find(user, query, inside=inside)
         finally:
             event.remove(db.engine, "before_cursor_execute", keep)
-        timings = summary([timed(lambda: _search(query)) for _ in range(repeat)])
-        statement, parameters = next(s for s in seen if "FROM patient" in s[0])
+        timings = summary(
+            [timed(lambda: search.find(user, query, inside=inside)) for _ in range(repeat)]
+        )
         db.session.rollback()
-    return {"timings": {**timings, "rows": found}, "plan": _explain(statement, parameters)}
+    shown = {"rows": len(found.patients), "matches": found.matches}
+    plans = [_explain(statement, parameters) for statement, parameters in seen]
+    return {"timings": {**timings, **shown}, "plans": plans}
 
 
 def _explain(statement: str, parameters) -> list[str]:
@@ -141,49 +154,7 @@ def _explain(statement: str, parameters) -> list[str]:
 
     sqlite = db.engine.dialect.name == "sqlite"
     with db.engine.connect() as connection:
-        if not sqlite:
-            connection.exec_driver_sql("ANALYZE patient")  # as autovacuum would by now
         explain = "EXPLAIN QUERY PLAN " if sqlite else "EXPLAIN "
         rows = connection.exec_driver_sql(explain + statement, parameters).all()
         connection.rollback()
     return [str(row[-1]) for row in rows]
-
-
-def _proposed_prefix_search(clinic_id: int, searches, repeat: int) -> dict:
-    """The proposed fix, built on this throw-away database only: lower-cased keys of the
-    family name, given name and MRN, each indexed with the clinic and searched as a range,
-    a prefix match that SQLite and PostgreSQL both answer from a B-tree."""
-    from spastic.extensions import db
-
-    keys = {"family_key": "family_name", "given_key": "given_name", "mrn_key": "mrn"}
-    with db.engine.connect() as connection:
-        for key, column in keys.items():
-            connection.exec_driver_sql(f"ALTER TABLE patient ADD COLUMN {key} VARCHAR(100)")
-            connection.exec_driver_sql(f"UPDATE patient SET {key} = lower({column})")  # noqa: S608
-            connection.exec_driver_sql(f"CREATE INDEX ix_{key} ON patient (clinic_id, {key})")
-        connection.commit()
-        # One index range per key; as one OR, SQLite without ANALYZE statistics would
-        # rather walk the clinic_id index (all 10,000 rows), so the ranges are a UNION ALL.
-        ranges = " UNION ALL ".join(
-            f"SELECT id FROM patient WHERE clinic_id = :clinic "  # noqa: S608 - fixed names
-            f"AND {key} >= :low AND {key} < :high"
-            for key in keys
-        )
-        sql = (
-            f"SELECT * FROM patient WHERE id IN ({ranges}) "  # noqa: S608 - fixed names
-            "ORDER BY family_name, given_name LIMIT 50"
-        )
-        explain = "EXPLAIN QUERY PLAN " if db.engine.dialect.name == "sqlite" else "EXPLAIN "
-        found = {}
-        for label, query in searches:
-            values = {"clinic": clinic_id, "low": query.lower(), "high": query.lower() + "\uffff"}
-            rows = len(connection.execute(text(sql), values).all())
-
-            def once(values=values):
-                connection.execute(text(sql), values).all()
-
-            plan = [str(r[-1]) for r in connection.execute(text(explain + sql), values)]
-            found[label] = {**summary([timed(once) for _ in range(repeat)]), "rows": rows}
-            found[label]["plan"] = plan
-        connection.rollback()
-    return found

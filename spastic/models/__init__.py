@@ -3,7 +3,7 @@
 from spastic.models.accounts import ROLES, Clinic, LoginSession, User
 from spastic.models.audit import AuditEvent
 from spastic.models.base import Base, utcnow
-from spastic.models.patients import DoseChange, Patient, care_team
+from spastic.models.patients import DoseChange, Patient, PatientSearchToken, care_team
 from spastic.models.pumps import Pump, Refill
 from spastic.models.sharing import Acknowledgement, ShareLink
 from spastic.models.visits import (
@@ -29,6 +29,7 @@ __all__ = [
     "LoginSession",
     "MasScore",
     "Patient",
+    "PatientSearchToken",
     "Pump",
     "Refill",
     "ShareLink",

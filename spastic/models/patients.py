@@ -8,6 +8,7 @@ from sqlalchemy import (
     Column,
     Date,
     ForeignKey,
+    Index,
     Integer,
     Numeric,
     String,
@@ -72,6 +73,26 @@ class Patient(Base):
     @property
     def display_name(self) -> str:
         return f"{self.family_name.upper()}, {self.given_name}"
+
+
+class PatientSearchToken(Base):
+    """One word of a patient's family name, given name or MRN, case- and accent-folded
+    (`spastic/patients/search.py`), kept current by `spastic/patients/search_index.py`: the
+    live search finds a patient by the start of any word from an index range, so its cost
+    grows with the matches, not with the clinic."""
+
+    __tablename__ = "patient_search_token"
+    __table_args__ = (Index("ix_patient_search_token_clinic", "clinic_id", "token", "patient_id"),)
+
+    patient_id: Mapped[int] = mapped_column(
+        ForeignKey("patient.id", ondelete="CASCADE"), primary_key=True
+    )
+    # Byte order on PostgreSQL too, so a prefix is one index range whatever the server's
+    # locale (SQLite compares bytes already).
+    token: Mapped[str] = mapped_column(
+        String(100).with_variant(String(100, collation="C"), "postgresql"), primary_key=True
+    )
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinic.id"))
 
 
 class DoseChange(Base):

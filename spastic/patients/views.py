@@ -4,16 +4,15 @@ from datetime import date
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import func, or_
 from sqlalchemy.orm import joinedload
 
 from spastic import audit
-from spastic.access import patient_for, role_required, visible_patients
+from spastic.access import patient_for, role_required
 from spastic.errors import reshow_on_expired_form
 from spastic.extensions import db
 from spastic.fields import choices
 from spastic.models import Patient, Pump, Refill
-from spastic.patients import pumps
+from spastic.patients import pumps, search
 from spastic.patients.forms import PatientForm
 from spastic.patients.history import open_draft_of, visits_of
 from spastic.patients.records import (
@@ -26,7 +25,6 @@ from spastic.patients.records import (
 from spastic.patients.regimen import regimen_of
 
 bp = Blueprint("patients", __name__, url_prefix="/patients")
-SEARCH_LIMIT = 50
 # A few dose changes and physicians: joined into the patient's own query.
 SHOWN_WITH_PATIENT = (joinedload(Patient.dose_changes), joinedload(Patient.care_team))
 SHOWN_WITH_PUMP = (joinedload(Pump.refills).joinedload(Refill.performed_by),)
@@ -35,13 +33,23 @@ SHOWN_WITH_PUMP = (joinedload(Pump.refills).joinedload(Refill.performed_by),)
 @bp.get("")
 @role_required("therapist", "physician")
 def index():
-    """List the patients the user may see, filtered by name or MRN."""
+    """List the patients the user may see, found by the start of a name or MRN word."""
     query = (request.args.get("q") or "").strip()[:100]
-    patients = _search(query)
-    _audit_listing(patients, query)
-    db.session.commit()
+    shown = search.page_size(request.args.get("shown", type=int))
+    found = search.find(current_user, query, shown=shown, inside=request.args.get("inside") == "1")
+    # No commit: the audit rows are written at the end of the request (a commit would only
+    # expire the patients found, and the page would read each of them again).
+    _audit_listing(found.patients, query)
     template = "patients/_results.html" if request.args.get("partial") else "patients/index.html"
-    return render_template(template, patients=patients, q=query)
+    return render_template(
+        template,
+        found=found,
+        patients=found.patients,
+        q=query,
+        page=search.PAGE,
+        most_shown=search.MOST_SHOWN,
+        can_look_inside=search.can_look_inside(query),
+    )
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -138,20 +146,3 @@ def _audit_listing(patients: list[Patient], query: str) -> None:
         audit.record_shown(
             "list", entity="patient", patient_ids=[p.id for p in patients], changes=searched
         )
-
-
-def _search(query: str) -> list[Patient]:
-    select_ = visible_patients(current_user)
-    if query:
-        escaped = query.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        like = f"%{escaped}%"
-        full_name = func.lower(Patient.given_name + " " + Patient.family_name)
-        select_ = select_.where(
-            or_(
-                func.lower(Patient.mrn).like(like, escape="\\"),
-                func.lower(Patient.family_name).like(like, escape="\\"),
-                full_name.like(like, escape="\\"),
-            )
-        )
-    select_ = select_.order_by(Patient.family_name, Patient.given_name).limit(SEARCH_LIMIT)
-    return db.session.scalars(select_).all()

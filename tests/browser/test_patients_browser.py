@@ -76,7 +76,10 @@ def test_other_clinic_sees_none_of_demo_rehabs_patients(page: Page, live_server,
 
     page.get_by_label("Find by name or MRN").press_sequentially("Nguy", delay=40)
 
-    expect(results).to_have_text("No patient matches “Nguy”.")
+    expect(results).to_have_text(
+        "No patient matches “Nguy”: names and MRNs are found by the start of any of their"
+        " words. Look for “Nguy” inside names and MRNs too"
+    )
     for mrn in ("DR-1001", "DR-1004"):
         patient_id = demo_patient_ids[mrn]
         for page_of_patient in ("", "/edit", "/doses/new"):
