@@ -112,7 +112,10 @@ def _write(chain: str, events: list[dict]) -> None:
         row["hash"] = previous = event_hash(SimpleNamespace(**row), key)
         rows.append(row)
     # One statement for all rows; ids follow the list, so the chain's order is the list's.
-    db.session.execute(insert(AuditEvent.__table__), rows)
+    db.session.connection().execute(_INSERT, rows)
+
+
+_INSERT = insert(AuditEvent.__table__)
 
 
 def changed_fields(before: Mapping[str, object], after: Mapping[str, object]) -> dict:
