@@ -24,6 +24,7 @@ from sqlalchemy.engine import Engine
 from spastic.extensions import db
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+_LIBPQ_IN_TRANSACTION = 2  # PQTRANS_INTRANS: idle in a valid transaction block (not failed)
 
 
 def configure_engine(engine: Engine, sqlite_synchronous: str = "FULL") -> None:
@@ -97,13 +98,16 @@ def _continues_read(session) -> bool:
     Not on SQLite: a deferred transaction that read cannot become the writer (BEGIN IMMEDIATE
     is needed, see above). Not when the session holds changes of the read's own: a read
     request writes none, they are rolled back. Not under an isolation level whose snapshot
-    outlives a statement (the chain head read after its lock would be stale).
+    outlives a statement (the chain head read after its lock would be stale), nor in a
+    transaction a failed statement aborted.
     """
     if session.get_bind().dialect.name != "postgresql" or not session.in_transaction():
         return False
     if session.new or session.dirty or session.deleted:
         return False
     connection = session.connection()
+    if connection.connection.dbapi_connection.info.transaction_status != _LIBPQ_IN_TRANSACTION:
+        return False  # e.g. a statement of the read failed (and was handled): begin anew
     options = connection.get_execution_options()
     return options.get("isolation_level", connection.default_isolation_level) == "READ COMMITTED"
 

@@ -5,10 +5,13 @@ read. Either way a read request's own changes are never written, its audit row a
 a row another writer appended meanwhile is the one the closing write chains onto.
 """
 
+from contextlib import suppress
+
 import pytest
 from flask import g
 from flask_login import current_user
-from sqlalchemy import event, select
+from sqlalchemy import event, select, text
+from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from spastic import audit
 from spastic.access import patient_for
@@ -137,3 +140,26 @@ def test_a_page_reads_and_writes_in_as_few_transactions_as_its_database_allows(
     else:
         # READ COMMITTED: the closing write continues the read's transaction.
         assert seen == ["begin", "commit"]
+
+
+def test_a_read_that_handled_a_failed_statement_is_still_audited(app, auth, client, clinic_world):
+    """On PostgreSQL a failed statement aborts its transaction: the closing write then
+    begins anew rather than continue it (and fail)."""
+    patient_id = clinic_world["patient"].id
+
+    def read_with_a_failed_statement(patient_id):
+        patient = patient_for(current_user, patient_id)
+        with suppress(OperationalError, ProgrammingError):  # handled: the page still shows
+            db.session.execute(text("SELECT no_such_column FROM patient"))
+        audit.record("view", entity="patient", entity_id=patient.id, patient_id=patient.id)
+        return patient.mrn
+
+    _add_view(app, "/test-failed-statement/<int:patient_id>", read_with_a_failed_statement)
+    auth.login(clinic_world["therapist"])
+    with app.app_context():
+        before = db.session.scalar(select(AuditEvent.id).order_by(AuditEvent.id.desc()).limit(1))
+    assert client.get(f"/test-failed-statement/{patient_id}").status_code == 200
+    with app.app_context():
+        rows = db.session.scalars(select(AuditEvent).where(AuditEvent.id > before)).all()
+    assert [(r.action, r.patient_id) for r in rows] == [("view", patient_id)]
+    assert _trail_problems(app) == []
