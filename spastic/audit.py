@@ -105,6 +105,9 @@ def _append(action: str, entity: str, rows: list[tuple], user, clinic_id: int | 
 def _write(chain: str, events: list[dict]) -> None:
     key = audit_key()
     lock_chain(chain)
+    # The change's own pending rows go first, under the chain's lock, as they did when the
+    # head was read through the ORM (the head and the insert are Core statements now).
+    db.session.flush()
     previous = chain_head(chain)
     rows = []
     for values in events:
