@@ -1,10 +1,11 @@
 """The one access check for patient data, and the role guard for views."""
 
 from functools import wraps
+from types import SimpleNamespace
 
 from flask import abort
 from flask_login import current_user, login_required
-from sqlalchemy import Select, exists, select
+from sqlalchemy import Select, bindparam, exists, select
 
 from spastic.extensions import db
 from spastic.models import Draft, Patient, User, Visit, care_team
@@ -28,13 +29,34 @@ def patient_for(user: User, patient_id: int, *, write: bool = False, load=()) ->
     `write=True` additionally needs the therapist role (403 for a physician on the care team).
     `load` names loader options for what the caller shows (loaded in the same query).
     """
-    query = visible_patients(user).where(Patient.id == patient_id).options(*load)
-    patient = db.session.scalars(query).unique().one_or_none()
+    values = {"clinic_id": user.clinic_id, "user_id": user.id, "patient_id": patient_id}
+    patient = db.session.scalars(_patient_query(user.role, tuple(load)), values)
+    patient = patient.unique().one_or_none()
     if patient is None:
         abort(404)
     if write and user.role != "therapist":
         abort(403)
     return patient
+
+
+_patient_queries: dict[tuple, Select] = {}
+_KEPT_QUERIES = 32  # one per role and set of loader options (module constants of the callers)
+
+
+def _patient_query(role: str, load: tuple) -> Select:
+    """`patient_for`'s statement for one role and set of loader options, built once with the
+    viewer's and the patient's ids as parameters: nearly every request runs one."""
+    key = (role, load)
+    query = _patient_queries.get(key)
+    if query is None:
+        viewer = SimpleNamespace(
+            role=role, id=bindparam("user_id"), clinic_id=bindparam("clinic_id")
+        )
+        query = visible_patients(viewer).where(Patient.id == bindparam("patient_id"))
+        query = query.options(*load)
+        if len(_patient_queries) < _KEPT_QUERIES:
+            _patient_queries[key] = query
+    return query
 
 
 def role_required(*roles: str):

@@ -105,6 +105,9 @@ def _append(action: str, entity: str, rows: list[tuple], user, clinic_id: int | 
 def _write(chain: str, events: list[dict]) -> None:
     key = audit_key()
     lock_chain(chain)
+    # The change's own pending rows go first, under the chain's lock, as they did when the
+    # head was read through the ORM (the head and the insert are Core statements now).
+    db.session.flush()
     previous = chain_head(chain)
     rows = []
     for values in events:
@@ -112,7 +115,10 @@ def _write(chain: str, events: list[dict]) -> None:
         row["hash"] = previous = event_hash(SimpleNamespace(**row), key)
         rows.append(row)
     # One statement for all rows; ids follow the list, so the chain's order is the list's.
-    db.session.execute(insert(AuditEvent.__table__), rows)
+    db.session.connection().execute(_INSERT, rows)
+
+
+_INSERT = insert(AuditEvent.__table__)
 
 
 def changed_fields(before: Mapping[str, object], after: Mapping[str, object]) -> dict:

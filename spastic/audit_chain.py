@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 
 from flask import current_app
-from sqlalchemy import func, select, text
+from sqlalchemy import bindparam, func, select, text
 
 from spastic.extensions import db
 from spastic.models import AuditEvent, utcnow
@@ -36,23 +36,26 @@ def chain_for(clinic_id: int | None) -> str:
 
 def lock_chain(chain: str) -> None:
     """Order this chain's writers until the transaction ends (SQLite: writers are serial)."""
-    if db.session.get_bind().dialect.name == "postgresql":
+    connection = db.session.connection()
+    if connection.dialect.name == "postgresql":
         number = int(chain.removeprefix("clinic-")) if chain.startswith("clinic-") else 0
-        db.session.execute(
-            text("SELECT pg_advisory_xact_lock(:key, :chain)"),
-            {"key": _CHAIN_LOCK_KEY, "chain": number},
-        )
+        connection.execute(_LOCK, {"key": _CHAIN_LOCK_KEY, "chain": number})
+
+
+_EVENTS = AuditEvent.__table__
+# Built once, on the table (a Core statement): every audited request runs it.
+_HEAD = (
+    select(_EVENTS.c.hash)
+    .where(_EVENTS.c.chain == bindparam("chain"))
+    .order_by(_EVENTS.c.id.desc())
+    .limit(1)
+)
+_LOCK = text("SELECT pg_advisory_xact_lock(:key, :chain)")
 
 
 def chain_head(chain: str) -> str:
     """The hash of the chain's newest row (GENESIS for a chain not begun)."""
-    query = (
-        select(AuditEvent.hash)
-        .where(AuditEvent.chain == chain)
-        .order_by(AuditEvent.id.desc())
-        .limit(1)
-    )
-    return db.session.scalar(query) or GENESIS
+    return db.session.connection().scalar(_HEAD, {"chain": chain}) or GENESIS
 
 
 def audit_key() -> bytes:

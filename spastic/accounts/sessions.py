@@ -16,7 +16,7 @@ from flask import (
     url_for,
 )
 from flask.sessions import SecureCookieSessionInterface
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from spastic.database import defer_write
@@ -124,6 +124,15 @@ def _current_row() -> LoginSession | None:
     return db.session.scalar(select(LoginSession).where(LoginSession.token_hash == _digest(token)))
 
 
+# Built once: every request of a logged-in user runs it, and building it cost about as much.
+_WITH_USER = (
+    select(LoginSession, User, Clinic)
+    .join(User, User.id == LoginSession.user_id)
+    .join(Clinic, Clinic.id == User.clinic_id)
+    .where(LoginSession.token_hash == bindparam("token_hash"))
+)
+
+
 def _current_row_with_user() -> LoginSession | None:
     """The session row with its user and the user's clinic (every page shows times in the
     clinic's zone), in one query. Selected as entities, not as eager-load options: a later
@@ -132,12 +141,7 @@ def _current_row_with_user() -> LoginSession | None:
     token = session.get("sid")
     if not token:
         return None
-    found = db.session.execute(
-        select(LoginSession, User, Clinic)
-        .join(User, User.id == LoginSession.user_id)
-        .join(Clinic, Clinic.id == User.clinic_id)
-        .where(LoginSession.token_hash == _digest(token))
-    ).first()
+    found = db.session.execute(_WITH_USER, {"token_hash": _digest(token)}).first()
     if found is None:
         return None
     row, user, clinic = found

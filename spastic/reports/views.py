@@ -52,6 +52,5 @@ def summary_pdf(visit_id: int):
         entity_id=visit_id,
         patient_id=patient_id,
         changes=changes,
-    )
-    db.session.commit()
+    )  # written at the end of this request, before the response leaves (database.py)
     return response
