@@ -38,10 +38,11 @@ SCALAR_FIELDS = (
 )
 
 
-def content_of(visit: Visit) -> dict:
-    """Return the visit's own stored content (amendments not applied)."""
+def content_of(visit: Visit, mas_scores=None) -> dict:
+    """Return the visit's own stored content (amendments not applied); `mas_scores`, the
+    grade rows just written (`records.apply_input`), spares reading them back."""
     content = {name: getattr(visit, name) for name in SCALAR_FIELDS}
-    for score in visit.mas_scores:
+    for score in visit.mas_scores if mas_scores is None else mas_scores:
         content[f"mas:{score.muscle}:{score.side}"] = score.grade
         if score.carried_from is not None:
             content[f"carried:{score.muscle}:{score.side}"] = score.carried_from.isoformat()
