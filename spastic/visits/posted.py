@@ -19,7 +19,6 @@ from flask_wtf import FlaskForm
 from spastic.clinical import scales
 from spastic.visits.forms import (
     PAIN_OPTIONS,
-    SHORT_VALUE_MAX,
     TEXT_LIMITS,
     TardieuInput,
     VisitInput,
@@ -79,10 +78,9 @@ def _read(formdata, carried: dict) -> tuple[VisitInput, dict]:
                 carried_grade, when = carried[(muscle.code, side)]
                 if carry == "kept" and grade == carried_grade:
                     kept[(muscle.code, side)] = when
-                pending = (carry or "pending") == "pending" and grade == carried_grade
-                if pending and carried_grade is not None and muscle.code in selected:
-                    # the form asks to keep or clear it
-                    raise _Doubt
+                left_pending = (carry or "pending") == "pending" and grade == carried_grade
+                if left_pending and carried_grade is not None and muscle.code in selected:
+                    raise _Doubt  # the form asks to keep or clear it
             if muscle.code in selected:
                 grades.append((muscle.code, side, None if carry == "cleared" else grade))
                 if any(v is not None for v in angles):
@@ -171,7 +169,7 @@ def _limited(formdata, name: str, most: int) -> str:
 
 def _visit_date(formdata) -> date:
     value = _text(formdata, "visit_date") or ""
-    if len(value) > SHORT_VALUE_MAX or not _DATE.fullmatch(value):
+    if not _DATE.fullmatch(value):
         raise _Doubt
     try:
         visit_date = date.fromisoformat(value)
