@@ -36,7 +36,10 @@ def _note(session, _context) -> None:
         if isinstance(obj, Patient):
             pending["patients"].add(obj.id)
         elif isinstance(obj, Visit):
-            if obj.status == "signed" or inspect(obj).attrs.status.history.has_changes():
+            # A new visit saved unsigned changes no entry (they count signed visits only).
+            if obj.status == "signed" or (
+                obj not in session.new and inspect(obj).attrs.status.history.has_changes()
+            ):
                 pending["patients"].add(obj.patient_id)
         elif isinstance(obj, (DoseChange, Pump)):
             pending["patients"].add(obj.patient_id)

@@ -11,12 +11,12 @@ signed before grades had a provenance - is what it always was.
 import json
 
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import selectinload
 
 from spastic.clinical import scales
 from spastic.clinical.records import VisitRecord
 from spastic.extensions import db
-from spastic.models import Patient, Visit
+from spastic.models import Amendment, MasScore, Patient, Visit
 
 TARDIEU_PARTS = ("r1", "r2", "quality", "velocity")
 # Load what `content_of` reads in four queries in all, not four per visit.
@@ -38,10 +38,11 @@ SCALAR_FIELDS = (
 )
 
 
-def content_of(visit: Visit) -> dict:
-    """Return the visit's own stored content (amendments not applied)."""
+def content_of(visit: Visit, mas_scores=None) -> dict:
+    """Return the visit's own stored content (amendments not applied); `mas_scores`, the
+    grade rows just written (`records.apply_input`), spares reading them back."""
     content = {name: getattr(visit, name) for name in SCALAR_FIELDS}
-    for score in visit.mas_scores:
+    for score in visit.mas_scores if mas_scores is None else mas_scores:
         content[f"mas:{score.muscle}:{score.side}"] = score.grade
         if score.carried_from is not None:
             content[f"carried:{score.muscle}:{score.side}"] = score.carried_from.isoformat()
@@ -63,7 +64,12 @@ def effective_content(visit: Visit, known_at=None) -> dict:
 
 
 def _amended(content: dict, visit: Visit, known_at=None) -> dict:
-    for amendment in visit.amendments:
+    return _apply(content, visit.amendments, known_at)
+
+
+def _apply(content: dict, amendments, known_at=None) -> dict:
+    """Apply amendments (each with its JSON `changes`, in order) to a content dict."""
+    for amendment in amendments:
         if known_at is not None and amendment.created_at > known_at:
             continue
         for key, (_old, new) in json.loads(amendment.changes).items():
@@ -148,28 +154,40 @@ def signed_visits(patient_id: int) -> list[Visit]:
 
 def carried_grades(patient: Patient) -> dict:
     """Map (muscle, side) to (grade, date) from the last signed visit, for carry-forward."""
-    # One query: only the grades and the amendments (which may correct a grade) are offered.
+    # One query of plain rows: only the grades and the amendments (which may correct a grade)
+    # are offered, so neither the visit nor its 24 or so score rows need be ORM objects.
     last = (
-        db.session.scalars(
-            select(Visit)
-            .where(Visit.patient_id == patient.id, Visit.status == "signed")
-            .order_by(Visit.visit_date.desc(), Visit.id.desc())
-            .limit(1)
-            .options(joinedload(Visit.mas_scores), joinedload(Visit.amendments))
-        )
-        .unique()
-        .one_or_none()
+        select(Visit.id, Visit.visit_date)
+        .where(Visit.patient_id == patient.id, Visit.status == "signed")
+        .order_by(Visit.visit_date.desc(), Visit.id.desc())
+        .limit(1)
+        .subquery()
     )
-    if last is None:
+    rows = db.session.execute(
+        select(
+            last.c.visit_date,
+            MasScore.muscle,
+            MasScore.side,
+            MasScore.grade,
+            Amendment.id.label("amendment_id"),
+            Amendment.changes,
+        )
+        .select_from(last)
+        .outerjoin(MasScore, MasScore.visit_id == last.c.id)
+        .outerjoin(Amendment, Amendment.visit_id == last.c.id)
+        .order_by(MasScore.id, Amendment.id)
+    ).all()
+    if not rows:
         return {}
-    grades = {f"mas:{s.muscle}:{s.side}": s.grade for s in last.mas_scores}
-    content = _amended(grades, last)
+    grades = {f"mas:{r.muscle}:{r.side}": r.grade for r in rows if r.muscle is not None}
+    amendments = {r.amendment_id: r for r in rows if r.amendment_id is not None}
+    content = _apply(grades, [amendments[key] for key in sorted(amendments)])
     carried = {}
     for key, grade in content.items():
         if key.startswith("mas:") and grade is not None:
             _, muscle, side = key.split(":")
             if muscle in scales.MUSCLE_BY_CODE:
-                carried[(muscle, side)] = (grade, last.visit_date)
+                carried[(muscle, side)] = (grade, rows[0].visit_date)
     return carried
 
 

@@ -170,8 +170,8 @@ def submit(
             raise conflict
         visit = db.session.get(Visit, draft.visit_id)
         before = content_of(visit)
-        apply_input(visit, visit_input, carried_from)
-        changes = audit.changed_fields(before, content_of(visit))
+        grades = apply_input(visit, visit_input, carried_from)
+        changes = audit.changed_fields(before, content_of(visit, grades))
         if changes:  # an UPDATE of the visit row bumps its version, even if only grades changed
             visit.updated_at = utcnow()
         audit.record(
@@ -189,14 +189,14 @@ def submit(
             status="draft",
         )
         db.session.add(visit)
-        apply_input(visit, visit_input, carried_from)
+        grades = apply_input(visit, visit_input, carried_from)
         db.session.flush()
         audit.record(
             "create",
             entity="visit",
             entity_id=visit.id,
             patient_id=visit.patient_id,
-            changes=audit.changed_fields({}, content_of(visit)),
+            changes=audit.changed_fields({}, content_of(visit, grades)),
         )
     draft.consumed_at = utcnow()
     draft.visit_id = visit.id
@@ -211,19 +211,21 @@ def visit_by_key(submission_key: str) -> Visit | None:
 
 def submit_once(
     draft: Draft, visit_input: VisitInput, user: User, carried_from: dict | None = None
-) -> Visit:
-    """Submit and commit; a concurrent duplicate loses the race and gets the winner's visit."""
+) -> int:
+    """Submit and commit; return the visit's id. A concurrent duplicate loses the race and
+    gets the winner's visit. (The id is taken before the commit, which expires the visit:
+    reading it after would load the visit again in a new transaction.)"""
     key = draft.submission_key
     try:
-        visit = submit(draft, visit_input, user, carried_from)
+        visit_id = submit(draft, visit_input, user, carried_from).id
         db.session.commit()
-        return visit
+        return visit_id
     except IntegrityError:
         db.session.rollback()
         visit = visit_by_key(key)
         if visit is None:
             raise
-        return visit
+        return visit.id
 
 
 def content_hash(content: dict) -> str:
@@ -232,7 +234,9 @@ def content_hash(content: dict) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def apply_input(visit: Visit, data: VisitInput, carried_from: dict | None = None) -> None:
+def apply_input(visit: Visit, data: VisitInput, carried_from: dict | None = None) -> list:
+    """Set the visit's answers and grade rows; return the grade rows as written (for
+    `content_of`: a stored visit's rows go in directly, its collection is read when next used)."""
     visit.visit_date = data.visit_date
     visit.rater = data.rater
     visit.pain_now, visit.pain_worst = data.pain_now, data.pain_worst
@@ -264,12 +268,13 @@ def apply_input(visit: Visit, data: VisitInput, carried_from: dict | None = None
     ]
     if visit not in db.session or not grades:  # a probe (see signing) or no grades
         visit.mas_scores = [MasScore(**g) for g in grades]
-        return
+        return visit.mas_scores
     # A stored visit's grades go in one statement (the ORM sends one a row on SQLite, to learn
     # each id); the collection is read back when next used.
     db.session.flush()
     db.session.execute(insert(MasScore.__table__), [{**g, "visit_id": visit.id} for g in grades])
     db.session.expire(visit, ["mas_scores"])
+    return [MasScore(**g) for g in grades]  # unattached: what `content_of` reads of each
 
 
 def _new_visit_payload(patient: Patient, user: User) -> dict:

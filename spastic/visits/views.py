@@ -30,7 +30,7 @@ from spastic.extensions import db
 from spastic.filters import time_local
 from spastic.models import Draft, Patient
 from spastic.visits import autosave as drafts
-from spastic.visits import fragments
+from spastic.visits import fragments, posted
 from spastic.visits import records as visit_records
 from spastic.visits.content import carried_in, effective_content
 from spastic.visits.forms import VisitForm, as_visit_input, check_carried, visit_form_class
@@ -133,7 +133,10 @@ def autosave(draft_id: int):
 @login_required
 def submit(draft_id: int):
     """Validate and save the visit, exactly once per form, whatever is resent."""
-    draft = draft_for(current_user, draft_id)
+    # The patient is loaded with the draft and held: the form needs it after the lock below
+    # (held, it is not dropped from the session and read again).
+    draft = draft_for(current_user, draft_id, load=(joinedload(Draft.patient),))
+    patient = draft.patient  # noqa: F841
     # Resends and double taps wait here for the first to finish (PostgreSQL row lock; SQLite
     # transactions are already serial), then find the draft saved.
     # A plain locking select, not refresh(): a refresh repeats the loader options the draft
@@ -149,20 +152,25 @@ def submit(draft_id: int):
         if _same_form(json.loads(draft.payload), payload):  # a resend lands where the first did
             return redirect(url_for("signing.review", visit_id=draft.visit_id))
         return _saved_elsewhere(draft, payload)
-    form = VisitForm()
     carried = carried_for(draft)
-    valid = form.validate_on_submit() & check_carried(form, carried)
+    # Answers the form offers as they are need no VisitForm (`posted`); any others it judges.
+    read = posted.read(request.form, carried)
+    form, valid = (None, True) if read else _judged(carried)
     conflict = None if g.get("form_expired") else _keep_input(draft, payload)
     if valid and conflict is None:
+        visit_input, kept = read or (
+            as_visit_input(form),
+            visit_records.kept_carried(form, carried),
+        )
         try:
-            kept = visit_records.kept_carried(form, carried)
-            visit = visit_records.submit_once(draft, as_visit_input(form), current_user, kept)
+            visit_id = visit_records.submit_once(draft, visit_input, current_user, kept)
         except visit_records.VersionConflict as error:  # an edit, signed or changed meanwhile
             conflict = error  # raised before anything was written: the draft keeps the input
         else:
             flash("Visit saved, not signed. Check it, then sign it.", "success")
-            return redirect(url_for("signing.review", visit_id=visit.id))
+            return redirect(url_for("signing.review", visit_id=visit_id))
     db.session.commit()  # the input is kept in the draft, whatever happens next
+    form = form or _judged(carried)[0]  # read quickly: the same form, without a message
     context = form_context(form, draft, carried)
     if conflict is not None:
         context["conflict"] = conflict_rows(conflict.stored_payload, payload)
@@ -237,6 +245,12 @@ def amend(visit_id: int):
     _audit_amend_form(visit)
     context = amend_context(form, visit, key, errors=errors, reason=reason)
     return render_template("visits/amend.html", **context), 422
+
+
+def _judged(carried: dict):
+    """(the VisitForm of the posted data, whether it is valid and no carried grade is left)."""
+    form = VisitForm()
+    return form, form.validate_on_submit() & check_carried(form, carried)
 
 
 def _audit_amend_form(visit) -> None:
