@@ -169,19 +169,30 @@ _RANKED: dict[tuple[MuscleSide, str], tuple[int, GradeEntry]] = {
 _UPPER_SIDES = sum(1 for muscle in scales.MUSCLES if muscle.limb == "upper") * len(scales.SIDES)
 if [m.limb for m in scales.MUSCLES] != sorted((m.limb for m in scales.MUSCLES), key=LIMBS.index):
     raise RuntimeError("scales.MUSCLES must list the upper limb's muscles, then the lower's")
-_EMPTY = {scope: Composite(scope, 0, None, None, None) for scope in SCOPES}
 _AT_1PLUS = scales.MAS_INDEX["1+"]
+_EMPTY = {scope: Composite(scope, 0, None, None, None) for scope in SCOPES}
+# A composite is fixed by its scope, count, sum of indices and median: equal ones are shared,
+# like grade entries, so that a long history holds a few hundred, not three per visit. Kept up
+# to this many (a count of 30 sides has 151 sums and 11 medians): past it, built per visit.
+_COMPOSITES: dict[tuple[str, int, int, float], Composite] = {}
+_COMPOSITES_KEPT = 20_000
 
 
 def _composite(ordered: list[int], scope: str) -> Composite:
-    # `composite` for indices already sorted; the empty composite of a scope is shared.
+    # `composite` for indices already sorted.
     count = len(ordered)
     if not count:
         return _EMPTY[scope]
     middle = count // 2
     median = float(ordered[middle]) if count % 2 else (ordered[middle - 1] + ordered[middle]) / 2
-    label = _MEDIAN_LABELS.get(median) or median_grade_label(median)
-    return Composite(scope, count, sum(ordered) / count, median, label)
+    key = (scope, count, sum(ordered), median)
+    found = _COMPOSITES.get(key)
+    if found is None:
+        label = _MEDIAN_LABELS.get(median) or median_grade_label(median)
+        found = Composite(scope, count, key[2] / count, median, label)
+        if len(_COMPOSITES) < _COMPOSITES_KEPT:
+            _COMPOSITES[key] = found
+    return found
 
 
 def summarise(visit: VisitRecord) -> VisitSummary:
