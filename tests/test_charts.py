@@ -235,15 +235,25 @@ def test_the_compact_chart_labels_its_axes_without_touching(trend):
 
 
 def test_the_compact_chart_is_drawn_for_print_only(trend):
-    """The PDF's chart keeps its lines, colours and dashes but no tooltips nor hover rules
-    (WeasyPrint matches each rule against each node); the trend page's keeps them."""
+    """The PDF's chart keeps its lines, colours and dashes but no description per dot; the
+    trend page's keeps them. Neither has a stylesheet (WeasyPrint matches each rule against
+    each node) nor hover rules: both are shown as images, styled by attributes."""
     compact, page = charts.trend_chart(trend, 420, 145), charts.trend_chart(trend)
-    style = re.search(r"<style[^>]*>(.*?)</style>", compact, re.S).group(1)
-    assert "<desc" not in compact and ":hover" not in style and "tooltip" not in style
-    assert "#chart-" not in style and ".series.serie-3{stroke-dasharray:12,4,3,4}" in style
-    for look in charts.LOOKS.values():
-        if look.colour in page:
-            assert f"stroke:{look.colour};fill:{look.colour}" in style
-    assert "<desc" in page and ":hover" in page
+    series = charts.chart_series(trend)
+    for svg in (compact, page):
+        assert "<style" not in svg and ":hover" not in svg and 'class="tooltip' not in svg
+        groups = {
+            g.get("class").split()[1]: g
+            for g in ET.fromstring(svg.encode()).iter(f"{{{SVG_NS}}}g")  # noqa: S314
+            if "series" in (g.get("class") or "").split()
+        }
+        for number, s in enumerate(series):
+            group = groups[f"serie-{number}"]
+            assert group.get("stroke") == group.get("fill") == s.look.colour
+            line = group.find(f"{{{SVG_NS}}}polyline")
+            assert line.get("stroke-dasharray") == s.look.dash
+    assert groups["serie-3"].find(f"{{{SVG_NS}}}polyline").get("stroke-dasharray") == "12,4,3,4"
+    assert "<desc" not in compact and "<desc>45 mg/day from 1 Feb 2026</desc>" in page
+    assert "<desc>Worst pain in 24 h (0-10): 8 on 3 Jan 2026</desc>" in page
     root = ET.fromstring(compact.encode())  # noqa: S314 - our own SVG
     assert len([e for e in root.iter() if e.tag.endswith("}title")]) == 1  # the chart's own

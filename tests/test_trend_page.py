@@ -282,3 +282,31 @@ def test_grid_shows_the_latest_24_visits_unless_all_are_asked_for(app, client, a
     assert "Showing the latest 24 of 30 visits" in page
     every = client.get(f"/patients/{patient_id}/trend?all=1").get_data(as_text=True)
     assert every.split('id="grid-h"', 1)[1].split("</thead>", 1)[0].count('<th scope="col">') == 30
+
+
+def test_grid_cells_render_each_distinct_cell_once_and_all_in_order(app, monkeypatch):
+    """A row's cells as the grid shows them: grade, change symbol and words, or not assessed;
+    equal cells are rendered once per page and repeated."""
+    from spastic.clinical.scoring import GridCell
+    from spastic.trends import presenter
+
+    worse, same = GridCell("3", 4, 2, "worsened"), GridCell("1", 1, 0, "unchanged")
+    with app.test_request_context():
+        cells = presenter.GridCells()
+        calls = []
+        macro = cells._macro
+        monkeypatch.setattr(cells, "_macro", lambda *a: calls.append(a[0]) or macro(*a))
+        html = cells([GridCell("1+", 2, None, None), worse, None, worse, same, None])
+    assert str(html).split("\n          ")[1:] == [
+        '<td class="mas g2">1+</td>',
+        '<td class="mas g4 worsened">3 <span class="delta worsened"><span aria-hidden="true">'
+        '▲2</span><span class="visually-hidden"> worsened by 2 steps</span></span></td>',
+        '<td class="mas na"><span aria-hidden="true">—</span>'
+        '<span class="visually-hidden">not assessed</span></td>',
+        '<td class="mas g4 worsened">3 <span class="delta worsened"><span aria-hidden="true">'
+        '▲2</span><span class="visually-hidden"> worsened by 2 steps</span></span></td>',
+        '<td class="mas g1 unchanged">1</td>',
+        '<td class="mas na"><span aria-hidden="true">—</span>'
+        '<span class="visually-hidden">not assessed</span></td>',
+    ]
+    assert len(calls) == 4  # four distinct cells

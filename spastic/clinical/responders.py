@@ -20,6 +20,8 @@ from spastic.clinical.comparison import (
     step_status,
 )
 from spastic.clinical.dosing import DoseChange, Threshold
+from spastic.clinical.records import MuscleSide
+from spastic.clinical.visit_summary import SIDE_RANK
 
 # A visit's summary with the regimen in force on its date (route -> valid change).
 Dosed = tuple[VisitSummary, Mapping[str, DoseChange]]
@@ -123,8 +125,8 @@ def dose_correlation(route: str, dosed: Sequence[Dosed]) -> DoseCorrelation:
         if route in regimen and summary.composites["all"].count
     ]
     n = len(pairs)
-    muscle_sets = {frozenset(s.record.grades) for _, s in pairs}
-    same = len(muscle_sets) <= 1
+    sides = pairs[0][1].record.grades.keys() if pairs else None
+    same = all(s.record.grades.keys() == sides for _, s in pairs)  # compared as sets
     if n < MIN_CORRELATION_VISITS:
         return DoseCorrelation(n, None, "not_enough_visits", same)
     doses = [float(dose) for dose, _ in pairs]
@@ -256,21 +258,34 @@ class MuscleResponder:
     first_improved_doses: Mapping[str, DoseChange]  # regimen in force then, by route
 
 
-def _responder(key: tuple[str, str], dosed: Sequence[Dosed]) -> MuscleResponder | None:
-    grades = [summary.record.grades.get(key) for summary, _ in dosed]  # None: not assessed
-    assessed = [position for position, grade in enumerate(grades) if grade is not None]
+def grade_columns(summaries: Sequence[VisitSummary]) -> dict[MuscleSide, list[str | None]]:
+    """Each muscle-side ever assessed, in MUSCLES order, left before right, with its grade at
+    each visit in `summaries` order (None: not assessed then)."""
+    columns: dict[MuscleSide, list[str | None]] = {}
+    for position, summary in enumerate(summaries):  # one pass over every grade
+        for key, grade in summary.record.grades.items():
+            column = columns.get(key)
+            if column is None:
+                column = columns[key] = [None] * len(summaries)
+            column[position] = grade
+    return {key: columns[key] for key in SIDE_RANK if key in columns}
+
+
+def _responder(
+    key: MuscleSide, dosed: Sequence[Dosed], grades: Sequence[str | None]
+) -> MuscleResponder | None:
+    # grades: the side's grade at each visit of `dosed`, None where not assessed
+    if None in grades:
+        assessed = [position for position, grade in enumerate(grades) if grade is not None]
+    else:
+        assessed = range(len(grades))
     if not assessed:
         return None
     first, last = assessed[0], assessed[-1]
     base, latest = scales.MAS_INDEX[grades[first]], scales.MAS_INDEX[grades[last]]
-    improved = next(
-        (
-            dosed[p]
-            for p in assessed[1:]
-            if step_status(scales.MAS_INDEX[grades[p]] - base) == "improved"
-        ),
-        None,
-    )
+    better = {g for g, index in scales.MAS_INDEX.items() if step_status(index - base) == "improved"}
+    at = next((p for p in range(first + 1, len(grades)) if grades[p] in better), None)
+    improved = dosed[at] if at is not None else None
     (first_visit, _), (last_visit, _) = dosed[first], dosed[last]
     return MuscleResponder(
         scales.MUSCLE_BY_CODE[key[0]],
@@ -289,13 +304,16 @@ def _responder(key: tuple[str, str], dosed: Sequence[Dosed]) -> MuscleResponder 
     )
 
 
-def responder_summary(dosed: Sequence[Dosed]) -> tuple[MuscleResponder, ...]:
+def responder_summary(
+    dosed: Sequence[Dosed], columns: Mapping[MuscleSide, Sequence[str | None]] | None = None
+) -> tuple[MuscleResponder, ...]:
     """Judge every muscle-side ever assessed against its own first assessment.
 
     Responder = a reduction of >= 1 grade step (trial convention, NCT00432666); the row says at
-    which visit, and on which regimen, the side first reached it.
+    which visit, and on which regimen, the side first reached it. `columns` are the visits'
+    `grade_columns`, when already at hand.
     """
-    assessed = set().union(*(summary.record.grades for summary, _ in dosed))
-    keys = [(m.code, side) for m in scales.MUSCLES for side in scales.SIDES]
-    found = (_responder(key, dosed) for key in keys if key in assessed)
+    if columns is None:
+        columns = grade_columns([summary for summary, _ in dosed])
+    found = (_responder(key, dosed, grades) for key, grades in columns.items())
     return tuple(responder for responder in found if responder is not None)

@@ -18,6 +18,7 @@ from spastic.clinical.responders import (
     DoseResponse,
     MuscleResponder,
     dose_response,
+    grade_columns,
     responder_summary,
 )
 from spastic.clinical.safety import safety_flags
@@ -34,6 +35,9 @@ __all__ = [
     "format_index",
     "format_percent",
 ]
+
+
+_NONE = (None, None)  # no comparisons: the baseline visit's
 
 
 class VisitTrend:
@@ -61,7 +65,10 @@ class VisitTrend:
             ("summary", summary),
             ("doses", doses),
             ("dose_change_since_previous", dose_change_since_previous),
-            ("_compared", (vs_baseline, vs_previous)),
+            (
+                "_compared",
+                _NONE if vs_baseline is vs_previous is None else (vs_baseline, vs_previous),
+            ),
             ("_pending", None),
         ):
             object.__setattr__(self, name, value)
@@ -77,7 +84,8 @@ class VisitTrend:
     ) -> "VisitTrend":
         """A visit whose comparisons with `baseline` and `previous` are computed when read."""
         trend = cls(summary, doses, dose_change_since_previous, None, None)
-        object.__setattr__(trend, "_pending", (baseline, previous))
+        if baseline is not None or previous is not None:
+            object.__setattr__(trend, "_pending", (baseline, previous))
         return trend
 
     def _comparisons(self) -> tuple[Comparison | None, Comparison | None]:
@@ -186,17 +194,41 @@ def _visit_trends(
     summaries: Sequence[VisitSummary], regimens: Sequence[Mapping[str, DoseChange]]
 ) -> tuple[VisitTrend, ...]:
     trends = []
+    # Visits on one regimen share its mapping (`_read_only`), so their dose changes are the
+    # same too: one mapping per pair of regimens, by identity (all alive in `regimens`).
+    changes: dict[tuple[int, int], Mapping[str, Decimal | None]] = {}
+    previous = None
     for index, (summary, regimen) in enumerate(zip(summaries, regimens, strict=True)):
+        key = (id(previous), id(regimen))
+        if key not in changes:
+            changes[key] = MappingProxyType(_dose_changes(regimen, previous))
         trends.append(
             VisitTrend.deferred(
                 summary,
                 regimen,
-                MappingProxyType(_dose_changes(regimen, regimens[index - 1] if index else None)),
+                changes[key],
                 summaries[0] if index else None,
                 summaries[index - 1] if index else None,
             )
         )
+        previous = regimen
     return tuple(trends)
+
+
+def _read_only(regimens: Sequence[Mapping[str, DoseChange]]) -> list[Mapping[str, DoseChange]]:
+    """Each regimen behind a read-only view; a visit on the same changes as the visit before
+    shares that visit's view (a history of 1000 visits has a few dozen regimens)."""
+    views: list[Mapping[str, DoseChange]] = []
+    last: Mapping[str, DoseChange] = {}
+    for regimen in regimens:
+        same = (
+            views
+            and regimen.keys() == last.keys()
+            and all(change is last[route] for route, change in regimen.items())
+        )
+        views.append(views[-1] if same else MappingProxyType(regimen))
+        last = regimen
+    return views
 
 
 def _first_cell(grade: str) -> GridCell:
@@ -216,19 +248,21 @@ _CELLS: dict[tuple[str | None, str | None], GridCell] = {
 }
 
 
-def build_grid(summaries: Sequence[VisitSummary]) -> tuple[GridRow, ...]:
-    """Lay out each muscle-side ever assessed as a row of grades by visit."""
-    grades = [s.record.grades for s in summaries]  # (muscle, side) -> grade, as assessed
-    assessed = set().union(*grades)
+def build_grid(
+    summaries: Sequence[VisitSummary],
+    columns: Mapping[tuple[str, str], Sequence[str | None]] | None = None,
+) -> tuple[GridRow, ...]:
+    """Lay out each muscle-side ever assessed as a row of grades by visit.
+
+    `columns` are the summaries' `grade_columns`, when already at hand.
+    """
+    if columns is None:
+        columns = grade_columns(summaries)
     rows = []
-    for muscle in scales.MUSCLES:
-        for side in scales.SIDES:
-            if (muscle.code, side) not in assessed:
-                continue
-            row = [visit.get((muscle.code, side)) for visit in grades]
-            # A cell is None where not assessed (no such key in _CELLS).
-            cells = tuple(map(_CELLS.get, zip(row, [None, *row], strict=False)))
-            rows.append(GridRow(muscle, side, cells))
+    for (code, side), row in columns.items():
+        # A cell is None where not assessed (no such key in _CELLS).
+        cells = tuple(map(_CELLS.get, zip(row, [None, *row], strict=False)))
+        rows.append(GridRow(scales.MUSCLE_BY_CODE[code], side, cells))
     return tuple(rows)
 
 
@@ -242,19 +276,18 @@ def compute_trend(
     """
     ordered = sorted(visits, key=lambda v: (v.visit_date, v.visit_id))
     summaries = [summarise(v) for v in ordered]
-    regimens = [
-        MappingProxyType(r) for r in regimens_on(dose_changes, [v.visit_date for v in ordered])
-    ]
+    regimens = _read_only(regimens_on(dose_changes, [v.visit_date for v in ordered]))
     dosed = list(zip(summaries, regimens, strict=True))
     routes = [r for r in scales.ROUTES if any(r in regimen for regimen in regimens)]
+    columns = grade_columns(summaries)
     return Trend(
         visits=_visit_trends(summaries, regimens),
-        grid=build_grid(summaries),
+        grid=build_grid(summaries, columns),
         dose_history=MappingProxyType(
             {r: history for r in scales.ROUTES if (history := tuple(day_doses(dose_changes, r)))}
         ),
         dose_response=MappingProxyType({r: dose_response(r, dosed) for r in routes}),
-        responders=responder_summary(dosed),
+        responders=responder_summary(dosed, columns),
         flags=tuple(safety_flags(dose_changes, patient, ordered)),
     )
 

@@ -9,9 +9,11 @@ summary keeps its grades by muscle-side (`by_side`) so that lookups never scan i
 """
 
 import math
+from bisect import bisect_left
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from operator import itemgetter
 from types import MappingProxyType
 
 from spastic.clinical import scales
@@ -19,6 +21,7 @@ from spastic.clinical.records import MuscleSide, VisitRecord
 
 SCOPES: tuple[str, ...] = ("upper", "lower", "all")
 LIMBS: tuple[str, ...] = ("upper", "lower")
+_FIRST, _SECOND = itemgetter(0), itemgetter(1)
 
 
 @dataclass(frozen=True)
@@ -155,28 +158,67 @@ def _entry(code: str, side: str, grade: str) -> GradeEntry:
     return found
 
 
+# What a record's `grades.items()` yields, ((muscle code, side), grade), to (rank, entry): one
+# lookup per grade, then sorting by rank (unique per side) orders the grades.
+_RANKED: dict[tuple[MuscleSide, str], tuple[int, GradeEntry]] = {
+    ((code, side), grade): (SIDE_RANK[code, side], entry)
+    for (code, side, grade), entry in ENTRIES.items()
+}
+# MUSCLES lists every upper-limb muscle before the lower limb's: the first this many ranks
+# are the upper limb's sides, so a summary's grades in rank order are upper, then lower.
+_UPPER_SIDES = sum(1 for muscle in scales.MUSCLES if muscle.limb == "upper") * len(scales.SIDES)
+if [m.limb for m in scales.MUSCLES] != sorted((m.limb for m in scales.MUSCLES), key=LIMBS.index):
+    raise RuntimeError("scales.MUSCLES must list the upper limb's muscles, then the lower's")
+_AT_1PLUS = scales.MAS_INDEX["1+"]
+_EMPTY = {scope: Composite(scope, 0, None, None, None) for scope in SCOPES}
+# A composite is fixed by its scope, count, sum of indices and median: equal ones are shared,
+# like grade entries, so that a long history holds a few hundred, not three per visit. Kept up
+# to this many (a count of 30 sides has 151 sums and 11 medians): past it, built per visit.
+_COMPOSITES: dict[tuple[str, int, int, float], Composite] = {}
+_COMPOSITES_KEPT = 20_000
+
+
+def _composite(ordered: list[int], scope: str) -> Composite:
+    # `composite` for indices already sorted.
+    count = len(ordered)
+    if not count:
+        return _EMPTY[scope]
+    middle = count // 2
+    median = float(ordered[middle]) if count % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+    key = (scope, count, sum(ordered), median)
+    found = _COMPOSITES.get(key)
+    if found is None:
+        label = _MEDIAN_LABELS.get(median) or median_grade_label(median)
+        found = Composite(scope, count, key[2] / count, median, label)
+        if len(_COMPOSITES) < _COMPOSITES_KEPT:
+            _COMPOSITES[key] = found
+    return found
+
+
 def summarise(visit: VisitRecord) -> VisitSummary:
     """Summarise one visit: each grade and index, composites per scope, sides at 1+ or above."""
-    keys = sorted(visit.grades, key=SIDE_RANK.__getitem__)
-    triples = [(code, side, visit.grades[code, side]) for code, side in keys]
     try:
-        grades = tuple(map(ENTRIES.__getitem__, triples))
+        ranked = sorted(map(_RANKED.__getitem__, visit.grades.items()), key=_FIRST)
     except KeyError:
-        grades = tuple(_entry(*triple) for triple in triples)
-    by_limb: dict[str, list[int]] = {limb: [] for limb in LIMBS}
-    for entry in grades:
-        if entry.muscle.limb in by_limb:
-            by_limb[entry.muscle.limb].append(entry.index)
-    every = [entry.index for entry in grades]
-    composites = {limb: composite(by_limb[limb], limb) for limb in LIMBS}
-    composites["all"] = composite(every, "all")
-    at_1plus = sum(1 for index in every if index >= scales.MAS_INDEX["1+"])
+        ranked = sorted(
+            ((SIDE_RANK[key], _entry(*key, grade)) for key, grade in visit.grades.items()),
+            key=_FIRST,
+        )
+    grades = tuple(map(_SECOND, ranked))
+    every = [entry.index for entry in grades]  # in rank order: the upper limb's first
+    split = bisect_left(ranked, _UPPER_SIDES, key=_FIRST)
+    ordered = sorted(every)
+    composites = {
+        "upper": _composite(sorted(every[:split]), "upper"),
+        "lower": _composite(sorted(every[split:]), "lower"),
+        "all": _composite(ordered, "all"),
+    }
     return VisitSummary(
         visit.visit_id,
         visit.visit_date,
         visit.rater,
         grades,
         MappingProxyType(composites),
-        at_1plus,
+        len(ordered) - bisect_left(ordered, _AT_1PLUS),
         visit,
     )

@@ -1,58 +1,25 @@
-"""Charts drawn from scoring results: static SVG (pygal), the same on screen and in the PDF.
+"""Charts drawn from scoring results: static SVG, the same on screen and in the PDF.
 
-The SVG carries no script and no reference outside itself: `js=[]` keeps pygal from linking
-its tooltip script, and an XML filter drops its config `<script>` and its comments (links to
-pygal.org). Pages show it as an `<img>` (see `data_uri`): the page's CSP (`style-src 'self'`)
-would block the `<style>` inside an inline `<svg>`, while an image keeps its own styles.
+`drawing` writes the SVG (no script, no stylesheet, no reference outside itself). Pages show
+it as an `<img>` (see `data_uri`), which the page's CSP (`img-src 'self' data:`) allows.
 The legend is left to the page (see `chart_series`), so that it can show each line's dash
-pattern: pygal's legend shows colour only, and colour must not be the only cue.
+pattern next to its name: colour must not be the only cue.
 """
 
 import base64
 import math
-import re
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-import pygal
-from pygal.style import Style
-
 from spastic.clinical import scales
 from spastic.clinical.dosing import DoseChange, format_dose
 from spastic.clinical.scoring import Trend
+from spastic.trends import drawing
 
-# pygal appends a sys.meta_path finder without find_spec (for map plugins we do not use);
-# Python warns (ImportWarning) on every later import that reaches it, so take it out.
-sys.meta_path[:] = [f for f in sys.meta_path if type(f).__name__ != "PluginImportFixer"]
-
-LINE_WIDTH = 3
-FONT = '"Noto Sans", "DejaVu Sans", Arial, sans-serif'
-CHART_STYLE = dict(
-    background="#ffffff",
-    plot_background="#ffffff",
-    foreground="#1b2430",
-    foreground_strong="#1b2430",
-    foreground_subtle="#c9d2dc",
-    guide_stroke_dasharray="none",
-    major_guide_stroke_dasharray="none",
-    guide_stroke_color="#d5dce4",
-    major_guide_stroke_color="#d5dce4",
-    stroke_width=str(LINE_WIDTH),
-    stroke_width_hover=str(LINE_WIDTH),
-    stroke_opacity="1",
-    stroke_opacity_hover="1",
-    opacity="1",
-    opacity_hover="1",
-    font_family=FONT,
-    label_font_size=16,
-    major_label_font_size=16,
-    title_font_size=17,
-    no_data_font_size=20,
-)
 DOSE_MARKER = 6  # radius of the dot at each dose change
+VISIT_DOT = 4  # radius of the dot at each visit
 # Above this many visits a line's points are too close to tell apart on an 800 px chart (about
 # 12 px each), and a dot with its hover text per visit made the chart of 1000 visits 1.1 MB.
 DOTS_UP_TO = 60
@@ -123,7 +90,7 @@ def chart_series(trend: Trend) -> list[Series]:
         ]
         found.append((measure, f"{title} (0-10)", points))
     series = [Series(k, t, LOOKS[k], False, tuple(p)) for k, t, p in found if p]
-    # pygal draws nothing when every series is on the secondary axis: doses then go left.
+    # Without a tone or pain line the doses are read against the left axis.
     secondary = bool(series)
     end = _last_day(trend)
     for route, history in trend.dose_history.items():
@@ -146,37 +113,48 @@ def trend_chart(trend: Trend, width: int = 800, height: int = 440) -> str:
     )
     dose_top = _dose_ceiling(trend, ticks, steps)
     top = 10 if tone_and_pain else dose_top
+    on_right = any(s.secondary for s in series)
+    left_labels = [top * i / ticks for i in range(ticks + 1)]
+    right_labels = [dose_top * i / ticks for i in range(ticks + 1)] if on_right else []
+    labels = (left_labels, right_labels if on_right else None)
     units = " · ".join(scales.ROUTE_UNITS[r] for r in trend.dose_history)
-    chart = pygal.DateLine(
-        js=[],
+    frame = drawing.Frame(
         width=width,
         height=height,
-        style=Style(colors=tuple(s.look.colour for s in series), **CHART_STYLE),
-        range=(0, top),
-        # pygal fails on fixed y labels without any series (DateLine has no `_adapt` then).
-        y_labels=[top * i / ticks for i in range(ticks + 1)] if series else None,
-        value_formatter=lambda value: f"{value:g}",
-        secondary_range=(0, dose_top),
-        x_labels=_month_ticks(trend, width - PLOT_INSET_PX),
-        x_value_formatter=lambda when: when.strftime("%b %Y"),
-        truncate_label=-1,
-        show_legend=False,
-        show_x_guides=False,
-        dots_size=4,
-        margin=12,
-        margin_top=40,
-        no_data_text="No signed visits",
+        title=describe(trend),
+        left_top=top,
+        left_labels=left_labels,
+        right_top=dose_top if on_right else None,
+        right_labels=right_labels,
+        months=_month_ticks(trend, drawing.dates_width(width, labels)),
+        units=("Mean grade index (0-5) · pain", units) if tone_and_pain else (units, ""),
+        empty_text="No signed visits",
     )
-    for s in series:
-        stroke = {"dasharray": s.look.dash}
-        dots = s.key in scales.ROUTES or len(s.values) <= DOTS_UP_TO  # dose markers stay
-        values = list(s.values) if s.key in scales.ROUTES else drawn_points(s.values, width)
-        chart.add(s.title, values, secondary=s.secondary, stroke_style=stroke, show_dots=dots)
-    axes = ("Mean grade index (0-5) · pain", units) if tone_and_pain else (units, "")
-    chart.add_xml_filter(_self_contained(describe(trend), width, axes))
-    if height < COMPACT_BELOW_PX:  # printed only: no hover, no tooltips
-        chart.add_xml_filter(_static_only)
-    return chart.render(is_unicode=True)
+    lines = [_line(s, width) for s in series]
+    # A printed chart (the PDF's compact one) has no use for each dot's description.
+    return drawing.draw(frame, lines, descriptions=height >= COMPACT_BELOW_PX)
+
+
+def _line(series: Series, width: int) -> drawing.Line:
+    """Place a series: a dose line through every step with a marker at each change; a tone or
+    pain line through `drawn_points`, with a dot per visit up to DOTS_UP_TO visits."""
+    if series.key in scales.ROUTES:
+        points = [point["value"] for point in series.values]
+        dots = [
+            (position, DOSE_MARKER, point["label"])
+            for position, point in enumerate(series.values)
+            if point["node"]["r"]
+        ]
+    else:
+        points = drawn_points(series.values, width)
+        dots = []
+        if len(series.values) <= DOTS_UP_TO:
+            dots = [
+                (position, VISIT_DOT, f"{series.title}: {value:g} on {when:%-d %b %Y}")
+                for position, (when, value) in enumerate(points)
+            ]
+    look = series.look
+    return drawing.Line(series.key, look.colour, look.dash, series.secondary, points, dots)
 
 
 def data_uri(svg: str) -> str:
@@ -193,7 +171,7 @@ def drawn_points(values: Sequence[tuple[date, float]], width: int) -> list[tuple
     """The points a line is drawn through: all of them while they are at least
     `POINT_COLUMN_PX` apart on the plot, else in each column of that width its lowest and
     highest (in date order), plus the first and last. The line keeps every peak and trough
-    that could be seen, and pygal draws a few hundred points instead of one per visit; the
+    that could be seen, and the chart draws a few hundred points, not one per visit; the
     exact figure of every visit is in the grid and the tables.
     """
     columns = max(1, (width - PLOT_MARGIN_PX) // POINT_COLUMN_PX)
@@ -276,72 +254,3 @@ def describe(trend: Trend) -> str:
         f"Mean of MAS grade indexes (0-5) per limb, pain and baclofen daily dose at "
         f"{len(trend.visits)} signed visits from {first:%-d %b %Y} to {last:%-d %b %Y}."
     )
-
-
-def _self_contained(title: str, width: int, axes: tuple[str, str]):
-    """An XML filter: drop scripts and comments, name the chart in its <title>, and write the
-    units above each axis (pygal has no title for the secondary axis)."""
-
-    def strip(root):
-        for parent in list(root.iter()):
-            for child in list(parent):
-                name = str(child.tag).rsplit("}", 1)[-1]
-                if callable(child.tag) or name == "script":
-                    parent.remove(child)  # comments are elements with a callable tag
-                elif name == "title" and parent is root:
-                    child.text = title
-        for x, anchor, text in ((12, "start", axes[0]), (width - 12, "end", axes[1])):
-            if text:
-                root.append(_label(root, x, anchor, text))
-        return root
-
-    return strip
-
-
-# pygal's stylesheet rules for what a printed chart never shows (hover, tooltips, animation,
-# other chart kinds): WeasyPrint matches every rule against every node, so the compact chart
-# drops them (its render in the PDF took about 40% less time).
-INTERACTIVE = re.compile(
-    r":hover|tooltip|transition|webkit|\.active|showable|map-element|gauge|bg-lines|legends|"
-    r"text-overlay|\.ci\b|max-value|\.bound|a:visited|horizontal|backwards|\.negative|"
-    r"subtle-fill|stackedline-graph|xy-graph|line-graph|\.title\b"
-)
-
-
-def _static_only(root):
-    """An XML filter for a chart that is printed: drop tooltip texts (`desc`, a guide's
-    `title`) and the stylesheet rules that only hover or other chart kinds use."""
-    for parent in list(root.iter()):
-        for child in list(parent):
-            name = str(child.tag).rsplit("}", 1)[-1]
-            if name == "desc" or (name == "title" and parent is not root):
-                parent.remove(child)
-            elif name == "style" and child.text:
-                child.text = _static_rules(child.text)
-    return root
-
-
-def _static_rules(css: str) -> str:
-    """Keep the rules that draw a static line chart; `#chart-<id> ` prefixes go too (one
-    chart per SVG document)."""
-    kept = []
-    for rule in css.split("}"):
-        selectors, _, declarations = rule.partition("{")
-        wanted = [s.strip() for s in selectors.split(",") if not INTERACTIVE.search(s)]
-        declarations = ";".join(
-            d for d in declarations.split(";") if d.strip() and not INTERACTIVE.search(d)
-        )
-        if wanted and declarations:
-            wanted = [re.sub(r"^#chart-[0-9a-f-]+(?: |$)", "", s) or "svg" for s in wanted]
-            kept.append(",".join(wanted) + "{" + declarations + "}")
-    return "".join(kept)
-
-
-def _label(root, x: int, anchor: str, text: str):
-    """A bold text above the plot, styled by attributes (no CSS needed)."""
-    namespace = root.tag[: root.tag.index("}") + 1] if root.tag.startswith("{") else ""
-    attributes = {"x": str(x), "y": "24", "text-anchor": anchor, "fill": "#1b2430"}
-    attributes |= {"font-size": "16", "font-weight": "700", "font-family": FONT}
-    label = root.makeelement(namespace + "text", attributes)
-    label.text = text
-    return label

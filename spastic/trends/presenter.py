@@ -5,10 +5,13 @@ rest turns the pure results into display rows without recomputing anything.
 """
 
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from types import SimpleNamespace
+
+from flask import get_template_attribute
+from markupsafe import Markup
 
 from spastic.clinical import scales
 from spastic.clinical.comparison import CHEN_SET_WORDS, Comparison, CompositeChange
@@ -17,6 +20,7 @@ from spastic.clinical.pain import PainChange
 from spastic.clinical.records import PatientContext, VisitRecord
 from spastic.clinical.regimen import describe_regimen
 from spastic.clinical.scoring import (
+    GridCell,
     Trend,
     VisitTrend,
     compute_trend,
@@ -45,6 +49,25 @@ SCOPE_LABELS = {"upper": "Upper limb", "lower": "Lower limb", "all": "All sides"
 MEAN_LABEL = "mean of grade indexes, 0-5"
 CHEN_SET_LABELS = CHEN_SET_WORDS
 SEVERITY_LABELS = {"urgent": "Urgent", "warning": "Warning", "caution": "Caution", "info": "Info"}
+
+
+class GridCells:
+    """Render a row of the grade grid's cells. A cell is one of a few dozen values (its grade,
+    and its steps from the previous visit), so each distinct one is rendered once per page by
+    the `trends/_cell.html` macro, not once per visit and muscle-side (issue 16)."""
+
+    def __init__(self) -> None:
+        self._macro = get_template_attribute("trends/_cell.html", "cell")
+        self._html: dict[GridCell | None, Markup] = {}
+
+    def _cell(self, cell: GridCell | None) -> Markup:
+        html = self._html.get(cell)
+        if html is None:
+            html = self._html[cell] = "\n          " + self._macro(cell, STATUS)
+        return html
+
+    def __call__(self, cells: Sequence[GridCell | None]) -> Markup:
+        return Markup("").join(map(self._cell, cells))
 
 
 def patient_context(patient: Patient) -> PatientContext:

@@ -37,4 +37,5 @@ def show(patient_id: int):
         grid_start=0 if request.args.get("all") else max(0, len(trend.visits) - GRID_COLUMNS),
         pump=pumps.pump_view(patient, date.today()),
         show_refills=False,
+        grid_cells=presenter.GridCells(),
     )

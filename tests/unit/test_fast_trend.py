@@ -121,3 +121,56 @@ def test_a_visit_trend_compares_when_read_and_stays_immutable():
     assert "vs_previous=Comparison(" in repr(trend.visits[2])
     with pytest.raises(FrozenInstanceError):
         trend.visits[2].summary = baseline
+
+
+def _stepped_history():
+    """Six weekly visits, grades cycling, oral dose 10 then 20 mg/day from the fourth visit."""
+    start = date(2024, 1, 1)
+    visits = [
+        VisitRecord(
+            n + 1,
+            start + timedelta(days=7 * n),
+            "Ana",
+            {key: scales.MAS_GRADES[(n + i) % 3] for i, key in enumerate(MUSCLE_SIDES)},
+        )
+        for n in range(6)
+    ]
+    doses = [
+        DoseChange(start, "oral", Decimal(10), "mg/day", 0),
+        DoseChange(start + timedelta(days=21), "oral", Decimal(20), "mg/day", 1),
+    ]
+    return visits, doses
+
+
+def test_equal_parts_are_shared_between_visits_and_stay_right():
+    """Equal composites are one object; visits on one regimen share its mapping and their dose
+    change; the figures are still each visit's own (the reference agrees)."""
+    visits, doses = _stepped_history()
+    patient = PatientContext("stroke")
+    trend = compute_trend(visits, doses, patient)
+    assert trend == reference_trend.compute_trend(visits, doses, patient)
+    first, fourth = trend.visits[0], trend.visits[3]  # grades repeat every third visit
+    assert fourth.summary.composites["all"] is first.summary.composites["all"]
+    assert trend.visits[1].doses is trend.visits[2].doses is first.doses
+    assert fourth.doses is not first.doses and fourth.doses["oral"].daily_dose == 20
+    assert trend.visits[1].dose_change_since_previous is trend.visits[2].dose_change_since_previous
+    assert dict(trend.visits[1].dose_change_since_previous) == {"oral": 0}
+    assert dict(fourth.dose_change_since_previous) == {"oral": 10}
+    assert dict(first.dose_change_since_previous) == {"oral": None}
+
+
+def test_composites_past_the_shared_limit_are_built_the_same(monkeypatch):
+    """With nothing shared (the limit reached), every composite is built and the trend is the
+    same as the reference's."""
+    from spastic.clinical import visit_summary
+
+    monkeypatch.setattr(visit_summary, "_COMPOSITES", {})
+    monkeypatch.setattr(visit_summary, "_COMPOSITES_KEPT", 0)
+    visits, doses = _stepped_history()
+    patient = PatientContext("stroke")
+    trend = compute_trend(visits, doses, patient)
+    assert trend == reference_trend.compute_trend(visits, doses, patient)
+    assert visit_summary._COMPOSITES == {}
+    first, fourth = trend.visits[0].summary, trend.visits[3].summary
+    assert fourth.composites["all"] == first.composites["all"]
+    assert fourth.composites["all"] is not first.composites["all"]
