@@ -74,11 +74,12 @@ def _html_of(app, visit_id: int) -> str:
 
 
 def _weasyprint_alone(html: str):
-    """A render of the HTML by WeasyPrint alone, with the app's stylesheet and shared fonts."""
+    """A render of the HTML by WeasyPrint alone, with the app's stylesheet and shared fonts,
+    read as the app reads it (`pdf.document`: its user-agent sheet)."""
     import weasyprint
     from weasyprint.text.fonts import FontConfiguration
 
-    from spastic.reports.pdf import STATIC_URL, STYLESHEET, StaticOnly
+    from spastic.reports.pdf import STATIC_URL, STYLESHEET, StaticOnly, document
 
     fonts, fetcher = FontConfiguration(), StaticOnly()
     css = weasyprint.CSS(
@@ -89,9 +90,7 @@ def _weasyprint_alone(html: str):
     )
 
     def once():
-        weasyprint.HTML(string=html, base_url=STATIC_URL, url_fetcher=fetcher).write_pdf(
-            stylesheets=[css], font_config=fonts, pdf_variant="pdf/a-3a"
-        )
+        document(html).write_pdf(stylesheets=[css], font_config=fonts, pdf_variant="pdf/a-3a")
 
     once()
     return once

@@ -1,12 +1,14 @@
 """HTML -> archival PDF bytes with WeasyPrint: PDF/A-3a, shipped fonts, only our static files.
 
-Fonts and the stylesheet are parsed once per process and shared by every render. A render
-runs on a worker thread with a time limit: past it the request gets an error at once. Python
-cannot stop the thread, so it finishes in the background; the HTML is ours and bounded
-(free text is limited in length), so a runaway render is not expected, only guarded against.
+Fonts, the stylesheet and a lean user-agent stylesheet (see MARKER_RULE) are parsed once per
+process and shared by every render. A render runs on a worker thread with a time limit: past
+it the request gets an error at once. Python cannot stop the thread, so it finishes in the
+background; the HTML is ours and bounded (free text is limited in length), so a runaway
+render is not expected, only guarded against.
 """
 
 import mimetypes
+import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -16,6 +18,16 @@ from pathlib import Path
 STATIC = Path(__file__).resolve().parents[2] / "static"
 STATIC_URL = "https://spastic.invalid/static/"  # never fetched from the network: see StaticOnly
 STYLESHEET = STATIC / "css" / "summary.css"
+# WeasyPrint's user-agent rules for pseudo-elements of every element (`::marker`, footnote and
+# note calls and markers) give each of the summary's ~250 elements six more computed styles
+# (1,480 of a render's 1,590). The summary has no footnote or note and its only list items are
+# <li>: its user-agent stylesheet is WeasyPrint's own with `::marker` kept for <li> and the
+# note rules left out (tests/test_summary_user_agent.py: the same pixels as the stock sheet).
+MARKER_RULE = re.compile(r"^::marker \{", re.MULTILINE)
+NOTE_RULES = re.compile(
+    r"^::(footnote-call|footnote-marker|note-call|note-marker|note-callback) \{[^}]*\}\n",
+    re.MULTILINE,
+)
 # One render at a time per process: the shared FontConfiguration is not made for threads.
 _renderer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pdf")
 _lock = threading.Lock()
@@ -54,8 +66,7 @@ def _render(html: str, attachments: tuple[Attachment, ...], extra_css: str) -> b
     sheets = [stylesheet]
     if extra_css:
         sheets.append(weasyprint.CSS(string=extra_css, font_config=fonts, url_fetcher=fetcher))
-    document = weasyprint.HTML(string=html, base_url=STATIC_URL, url_fetcher=fetcher)
-    return document.write_pdf(
+    return document(html).write_pdf(
         stylesheets=sheets,
         font_config=fonts,
         pdf_variant="pdf/a-3a",
@@ -70,6 +81,21 @@ def _render(html: str, attachments: tuple[Attachment, ...], extra_css: str) -> b
         ],
         uncompressed_pdf=False,
     )
+
+
+def document(html: str):
+    """The summary's HTML as WeasyPrint reads it: our static files only, the lean user-agent
+    stylesheet (the benchmark renders "WeasyPrint alone" through this too)."""
+    return _SummaryHTML(string=html, base_url=STATIC_URL, url_fetcher=_shared()[2])
+
+
+def lean_user_agent_css(stock: str) -> str | None:
+    """WeasyPrint's HTML user-agent stylesheet without its every-element pseudo-element rules,
+    or None if this WeasyPrint's sheet does not have them as expected (then the stock one is
+    used: slower, never different)."""
+    lean, markers = MARKER_RULE.subn("li::marker {", stock)
+    lean, notes = NOTE_RULES.subn("", lean)
+    return lean if (markers, notes) == (1, 5) else None
 
 
 def _shared():
@@ -91,7 +117,34 @@ def _load_shared() -> None:
         font_config=fonts,
         url_fetcher=fetcher,
     )
-    _state.update(fonts=fonts, stylesheet=css, fetcher=fetcher)
+    _state.update(fonts=fonts, stylesheet=css, fetcher=fetcher, user_agent=_user_agent_sheet())
+
+
+def _user_agent_sheet():
+    from weasyprint.html import UA, UA_COUNTER_STYLE, UA_STYLESHEET
+
+    lean = lean_user_agent_css(UA)
+    if lean is None:
+        return UA_STYLESHEET
+    return _weasyprint().CSS(string=lean, counter_style=UA_COUNTER_STYLE)
+
+
+def _weasyprint():
+    import weasyprint
+
+    return weasyprint
+
+
+class _SummaryHTML(_weasyprint().HTML):
+    """WeasyPrint's HTML with the shared lean user-agent stylesheet (see MARKER_RULE)."""
+
+    def _ua_stylesheets(self, forms=False):
+        return [_shared_user_agent()]
+
+
+def _shared_user_agent():
+    _shared()
+    return _state["user_agent"]
 
 
 def _fetcher_base():
