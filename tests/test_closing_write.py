@@ -72,8 +72,7 @@ def test_a_read_requests_own_change_is_not_written_but_its_audit_row_is(
 
     _add_view(app, "/test-careless-read/<int:patient_id>", careless_read)
     auth.login(clinic_world["therapist"])
-    with app.app_context():
-        before = db.session.scalar(select(AuditEvent.id).order_by(AuditEvent.id.desc()).limit(1))
+    before = _last_audit_id(app)
     response = client.get(f"/test-careless-read/{patient_id}")
     assert response.status_code == 200
     with app.app_context():
@@ -156,10 +155,15 @@ def test_a_read_that_handled_a_failed_statement_is_still_audited(app, auth, clie
 
     _add_view(app, "/test-failed-statement/<int:patient_id>", read_with_a_failed_statement)
     auth.login(clinic_world["therapist"])
-    with app.app_context():
-        before = db.session.scalar(select(AuditEvent.id).order_by(AuditEvent.id.desc()).limit(1))
+    before = _last_audit_id(app)
     assert client.get(f"/test-failed-statement/{patient_id}").status_code == 200
     with app.app_context():
         rows = db.session.scalars(select(AuditEvent).where(AuditEvent.id > before)).all()
     assert [(r.action, r.patient_id) for r in rows] == [("view", patient_id)]
     assert _trail_problems(app) == []
+
+
+def _last_audit_id(app) -> int | None:
+    """The newest audit row's id, read in its own app context before a request."""
+    with app.app_context():
+        return db.session.scalar(select(AuditEvent.id).order_by(AuditEvent.id.desc()).limit(1))

@@ -20,8 +20,8 @@ from spastic.extensions import db
 from spastic.models import Amendment, AuditEvent, MasScore, SummaryDocument, Visit, utcnow
 
 with warnings.catch_warnings():
-    # fhir.resources probes for optional lxml; once pygal is imported (by other tests), its
-    # import hook turns that failed probe into an ImportWarning, an error under our settings.
+    # fhir.resources probes for optional lxml; a package's import hook (pygal's did, before the
+    # chart was drawn by trends/drawing.py) can turn that probe into an ImportWarning, an error.
     warnings.simplefilter("ignore", ImportWarning)
     from fhir.resources.R4B.bundle import Bundle
 

@@ -159,7 +159,7 @@ def _rendered(visit: Visit, known: Known, *, store: bool) -> bytes:
     signed, visit_id = visit.status == "signed", visit.id
     store = store and signed  # a draft changes: never stored
     key = ""
-    if store:  # the chart is a pure function of the trend (its SVG has random ids): left out
+    if store:  # the chart is a pure function of the trend, drawn after the key: left out of it
         skeleton = render_template("reports/summary.html", chart_uri="", **context)
         key = hashlib.sha256(skeleton.encode() + attachment.content).hexdigest()
     chart = data_uri(trend_chart(context["trend"], *context["chart_size"]))
