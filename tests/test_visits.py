@@ -258,6 +258,27 @@ def test_amendment_needs_reason_and_password(app, therapist, clinic_world):
     assert _counts(app) == before
 
 
+def test_a_reason_too_long_is_refused_not_cut_short(app, therapist, clinic_world):
+    """A reason past its limit is refused next to the field with the input kept (it was
+    once stored cut to its first 1000 characters without a word)."""
+    visit_id = _save_and_sign(therapist, clinic_world["patient"].id)
+    form = therapist.get(f"/visits/{visit_id}/amend").get_data(as_text=True)
+    data = _visit_data(form, **{"mas-elbow_flexors-left": "1"})
+    reason = "Wrong side recorded. " * 50  # 1050 characters, 1049 once stripped
+    data.update(reason=reason, password=PASSWORD, submission_key="amend-long")
+    before = _counts(app)
+    response = therapist.post(f"/visits/{visit_id}/amend", data=data)
+    text = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "The reason can hold at most 1000 characters; this has 1049." in text
+    assert 'id="reason-error"' in text and reason.strip() in text  # the input is kept
+    assert _counts(app) == before
+    data["reason"] = reason[:1000]
+    assert therapist.post(f"/visits/{visit_id}/amend", data=data).status_code == 302
+    with app.app_context():
+        assert db.session.get(Visit, visit_id).amendments[0].reason == reason[:1000].strip()
+
+
 def test_carry_forward_must_be_kept_cleared_or_changed(app, therapist, clinic_world):
     _save_and_sign(therapist, clinic_world["patient"].id)
     draft_id, page = _start(therapist, clinic_world["patient"].id)

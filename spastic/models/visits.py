@@ -21,6 +21,7 @@ from spastic.models.patients import Patient
 
 GRADES_SQL = "('0', '1', '1+', '2', '3', '4')"
 DISCARD_REASON_MAX = 300
+AMEND_REASON_MAX = 1000  # an amendment's reason: refused past this, never cut short
 
 
 class Visit(Base):

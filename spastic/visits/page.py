@@ -7,6 +7,7 @@ from spastic.clinical import scales
 from spastic.extensions import db
 from spastic.filters import datetime_local, time_local
 from spastic.models import Draft, Visit, utcnow
+from spastic.models.visits import AMEND_REASON_MAX
 from spastic.patients.history import is_stale
 from spastic.patients.regimen import regimen_of
 from spastic.visits.content import (
@@ -58,6 +59,7 @@ def amend_context(form, visit: Visit, key: str, errors=None, reason: str = "") -
         "key": key,
         "errors": errors or {},
         "reason": reason,
+        "reason_max": AMEND_REASON_MAX,
         "carried": {},
         "selected": set(form.muscles.data or ()),
         "muscles": scales.MUSCLES,

@@ -29,6 +29,7 @@ from spastic.errors import reshow_on_expired_form
 from spastic.extensions import db
 from spastic.filters import time_local
 from spastic.models import Draft, Patient
+from spastic.models.visits import AMEND_REASON_MAX
 from spastic.visits import autosave as drafts
 from spastic.visits import fragments, posted
 from spastic.visits import records as visit_records
@@ -225,6 +226,10 @@ def amend(visit_id: int):
     errors = {}
     if not reason:
         errors["reason"] = "Say why the visit is corrected (e.g. transcription error)."
+    elif len(reason) > AMEND_REASON_MAX:
+        errors["reason"] = (
+            f"The reason can hold at most {AMEND_REASON_MAX} characters; this has {len(reason)}."
+        )
     about = {"entity": "visit", "entity_id": visit.id, "patient_id": visit.patient_id}
     password = request.form.get("password", "")
     if problem := password_checks.reauthenticate(password, purpose="amend", **about):
@@ -232,9 +237,7 @@ def amend(visit_id: int):
     if form.validate_on_submit() and not errors:
         # A grade the signed visit carried stays carried while the amendment leaves it as it was.
         kept = visit_records.kept_carried(form, carried_in(effective_content(visit)))
-        amendment = record_amendment(
-            visit, current_user, as_visit_input(form), reason[:1000], key, kept
-        )
+        amendment = record_amendment(visit, current_user, as_visit_input(form), reason, key, kept)
         db.session.commit()
         if amendment:
             visit_records.summary_due.send(current_app._get_current_object(), visit_id=visit.id)
