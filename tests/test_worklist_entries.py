@@ -10,12 +10,23 @@ import itertools
 from datetime import date, timedelta
 from decimal import Decimal
 
+import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, event, func, select, update
 
 from spastic.extensions import db
-from spastic.models import Clinic, DoseChange, Patient, Pump, Refill, User, Visit, WorklistEntry
+from spastic.models import (
+    AuditEvent,
+    Clinic,
+    DoseChange,
+    Patient,
+    Pump,
+    Refill,
+    User,
+    Visit,
+    WorklistEntry,
+)
 from spastic.patients import worklist, worklist_entries
 
 TODAY = date.today()
@@ -258,6 +269,61 @@ def test_rebuild_command(app, runner, clinic_world):
     with app.app_context():
         ids = set(db.session.scalars(select(WorklistEntry.patient_id)))
     assert ids == {clinic_world["patient"].id, clinic_world["other_patient"].id}
+
+
+def test_a_stored_entry_shows_no_patient_the_viewer_may_not_see(app, client, auth, clinic_world):
+    """The page sorts by the entry's own clinic id; a stale or forged one (another clinic's
+    patient filed under this clinic) still never reaches the page or the audit trail, because
+    the shown rows are read through `visible_patients`."""
+    outsider = clinic_world["other_patient"]
+    with app.app_context():
+        db.session.execute(
+            update(WorklistEntry)
+            .where(WorklistEntry.patient_id == outsider.id)
+            .values(clinic_id=clinic_world["home"].id)
+        )
+        db.session.commit()
+    auth.login(clinic_world["therapist"])
+    page = client.get("/worklist").get_data(as_text=True)
+    assert clinic_world["patient"].mrn in page
+    assert "OC-1" not in page and "FISCHER" not in page.upper()
+    with app.app_context():
+        named = db.session.scalars(
+            select(AuditEvent.patient_id).where(AuditEvent.entity == "worklist")
+        ).all()
+    assert clinic_world["patient"].id in named and outsider.id not in named
+
+
+def test_the_sort_reads_the_index_alone(app, clinic_world):
+    """On SQLite the order, filter and count of every filter read the covering index only:
+    no patient row and no entry row for the thousands a clinic sorts (bench_worklist)."""
+    with app.app_context():
+        if db.engine.dialect.name != "sqlite":
+            pytest.skip("the plan is SQLite's; PostgreSQL's index-only scans need a vacuum")
+        therapist = db.session.get(User, clinic_world["therapist"].id)
+        statements = []
+
+        def seen(_conn, _cursor, statement, parameters, _context, _many):
+            statements.append((statement, parameters))
+
+        event.listen(db.engine, "before_cursor_execute", seen)
+        try:
+            for show in ("all", "week", "pumps", "warnings"):
+                worklist_entries.page(therapist, TODAY, show)
+        finally:
+            event.remove(db.engine, "before_cursor_execute", seen)
+        sorting = [(s, p) for s, p in statements if "FROM worklist_entry" in s and "IN (" not in s]
+        assert len(sorting) == 8  # the page's order and its count, for each filter
+        for statement, parameters in sorting:
+            plan = _plan(statement, parameters)
+            assert "COVERING INDEX ix_worklist_entry_clinic_valid" in plan, plan
+            assert "patient" not in plan.replace("worklist_entry", ""), plan
+
+
+def _plan(statement: str, parameters) -> str:
+    connection = db.session.connection().connection.driver_connection
+    rows = connection.execute("EXPLAIN QUERY PLAN " + statement, parameters).fetchall()
+    return " | ".join(str(row[-1]) for row in rows)
 
 
 DESIGNED = {

@@ -8,7 +8,7 @@ by link alone) would otherwise wait for ever.
 
 from datetime import datetime
 
-from sqlalchemy import Select, exists, func, select
+from sqlalchemy import Select, bindparam, exists, func, select
 
 from spastic.extensions import db
 from spastic.models import Acknowledgement, Amendment, User, Visit, care_team
@@ -57,7 +57,17 @@ def awaiting(patient_ids, before: datetime | None = None) -> Select:
 
 
 def awaiting_by_patient(patient_ids) -> dict[int, int]:
-    """How many summaries await acknowledgement, per patient: one aggregate query."""
+    """How many summaries await acknowledgement, per patient: one aggregate query (for a
+    list of ids, the statement built once: a page of the worklist runs it every time)."""
+    if isinstance(patient_ids, list | tuple | set):
+        values = {"patient_ids": list(patient_ids)}
+        return dict(db.session.execute(_BY_PATIENT_IDS, values).all())
+    return dict(db.session.execute(_by_patient(patient_ids)).all())
+
+
+def _by_patient(patient_ids) -> Select:
     inner = awaiting(patient_ids).subquery()
-    counts = select(inner.c.patient_id, func.count()).group_by(inner.c.patient_id)
-    return dict(db.session.execute(counts).all())
+    return select(inner.c.patient_id, func.count()).group_by(inner.c.patient_id)
+
+
+_BY_PATIENT_IDS = _by_patient(bindparam("patient_ids", expanding=True))

@@ -9,7 +9,7 @@ its order from the stored entries (`worklist_entries`), which are computed by `r
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.orm import selectinload
 
 from spastic import audit
@@ -104,14 +104,19 @@ def load(ids, *, session=None, extras: bool = True) -> Loaded:
 def in_progress_and_awaiting(ids) -> tuple[set[int], dict[int, int]]:
     """The patients with a visit in progress, and how many summaries await each one's
     acknowledgement (read live: neither decides the order)."""
-    drafts = set(
-        db.session.scalars(
-            select(Draft.patient_id).where(
-                Draft.patient_id.in_(ids), Draft.visit_id.is_(None), Draft.consumed_at.is_(None)
-            )
-        )
-    )
+    if isinstance(ids, list | tuple | set):  # a page's ids: the statement built once
+        drafts = set(db.session.scalars(_OPEN_DRAFTS_OF_IDS, {"ids": list(ids)}))
+    else:
+        drafts = set(db.session.scalars(_open_drafts(ids)))
     return drafts, awaiting_by_patient(ids)
+
+
+def _open_drafts(ids) -> Select:
+    open_ = Draft.visit_id.is_(None), Draft.consumed_at.is_(None)
+    return select(Draft.patient_id).where(Draft.patient_id.in_(ids), *open_)
+
+
+_OPEN_DRAFTS_OF_IDS = _open_drafts(bindparam("ids", expanding=True))
 
 
 def row_on(p, loaded: Loaded, today: date) -> Row:

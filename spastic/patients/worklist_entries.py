@@ -13,10 +13,24 @@ transaction as every write that can change it; `flask worklist-rebuild` rebuilds
 
 import json
 from datetime import date, timedelta
+from functools import cache
+from types import SimpleNamespace
 
-from sqlalchemy import Date, and_, case, delete, exists, func, insert, literal, select
+from sqlalchemy import (
+    Date,
+    Integer,
+    Select,
+    and_,
+    bindparam,
+    case,
+    delete,
+    exists,
+    func,
+    insert,
+    select,
+)
 
-from spastic.access import visible_patients
+from spastic.access import visible, visible_patients
 from spastic.clinical import schedule
 from spastic.clinical.dosing import Flag
 from spastic.extensions import db
@@ -137,51 +151,36 @@ def rebuild(*, session=None, clinic_id: int | None = None) -> int:
 
 
 def page(user: User, today: date, show: str, number: int = 1) -> tuple[list[worklist.Row], int]:
-    """One page of the user's worklist, most urgent first, and how many rows in all: the order,
-    filter and count in one query of the stored entries (their sort keys only), the shown ones
-    by id in a second; each row's urgency today by `schedule.due` on its stored
-    facts, and its visit in progress and summaries awaiting read live (three more queries)."""
-    entry = WorklistEntry
-    day, soon = literal(today, Date), literal(today + timedelta(days=schedule.SOON_DAYS), Date)
-    review = func.coalesce(entry.review_date, day)
-    next_date = case(
-        (and_(entry.refill_due.is_not(None), entry.refill_due < review), entry.refill_due),
-        else_=review,
-    )
-    # `schedule.rank_of`: a flag's rank (0, 1) first; without one (9) the rank (overdue 2, due
-    # this week 3, later 4) rises with the next date, so (flag rank, next date) sorts alike.
-    name = entry.sort_name
-    if db.session.get_bind().dialect.name == "postgresql":
-        name = name.collate("C")  # code-point order, as Python sorts the names
-    query = (
-        select(entry.id, func.count().over())
-        .join(Patient, Patient.id == entry.patient_id)
-        .where(
-            visible_patients(user).whereclause,
-            entry.clinic_id == user.clinic_id,
-            entry.valid_until > today,
-            entry.valid_from <= today,
-        )
-    )
-    query = query.where(*_filter(user, show, entry, next_date, soon))
-    found = db.session.execute(
-        query.order_by(entry.flag_rank, next_date, name, entry.patient_id)
-        .limit(PAGE)
-        .offset((number - 1) * PAGE)
-    ).all()
-    if not found:
-        counted = query.with_only_columns(entry.id).order_by(None).subquery()
-        return [], db.session.scalar(select(func.count()).select_from(counted)) or 0
-    # The sort reads only the keys; the 50 entries shown are fetched whole by id.
-    by_id = {
-        e.id: (e, mrn, birth_date)
-        for e, mrn, birth_date in db.session.execute(
-            select(entry, Patient.mrn, Patient.birth_date)
-            .join(Patient, Patient.id == entry.patient_id)
-            .where(entry.id.in_([entry_id for entry_id, _total in found]))
-        )
+    """One page of the user's worklist, most urgent first, and how many rows in all.
+
+    The order and filter read the stored entries' index alone (`visible` on the entry's own
+    patient and clinic ids, no patient row), and the count is a second index-only query; the
+    shown ones are fetched by id through `visible_patients`, the one access check, so a row
+    reaches the page only if its patient does. Each row's urgency today comes from
+    `schedule.due` on its stored facts, its visit in progress and summaries awaiting are read
+    live (three more queries). The statements are built once per role, filter and database."""
+    ordered, counted, fetched = _statements(user.role, show, db.session.get_bind().dialect.name)
+    values = {
+        "user_id": user.id,
+        "clinic_id": user.clinic_id,
+        "today": today,
+        "soon": today + timedelta(days=schedule.SOON_DAYS),
     }
-    shown = [by_id[entry_id] for entry_id, _total in found]
+    found = db.session.execute(
+        ordered, {**values, "limit": PAGE, "offset": (number - 1) * PAGE}
+    ).all()
+    total = db.session.scalar(counted, values) or 0
+    if not found:
+        return [], total
+    # The sort reads only the keys; the 50 entries shown are fetched whole by id.
+    ids = {
+        "user_id": user.id,
+        "clinic_id": user.clinic_id,
+        "entry_ids": [entry_id for entry_id, _patient_id in found],
+        "patient_ids": [patient_id for _entry_id, patient_id in found],
+    }
+    by_id = {e.id: (e, mrn, birth) for e, mrn, birth in db.session.execute(fetched, ids)}
+    shown = [by_id[entry_id] for entry_id, _patient_id in found if entry_id in by_id]
     drafts, awaiting = worklist.in_progress_and_awaiting([e.patient_id for e, *_ in shown])
     rows = []
     for e, mrn, birth_date in shown:
@@ -202,7 +201,50 @@ def page(user: User, today: date, show: str, number: int = 1) -> tuple[list[work
                 e.has_pump,
             )
         )
-    return rows, found[0][-1]
+    return rows, total
+
+
+@cache
+def _statements(role: str, show: str, dialect: str) -> tuple[Select, Select, Select]:
+    """`page`'s three statements (order, count, the shown entries) with the viewer, the day
+    and the page as parameters."""
+    entry = WorklistEntry
+    viewer = SimpleNamespace(role=role, id=bindparam("user_id"), clinic_id=bindparam("clinic_id"))
+    day, soon = bindparam("today", type_=Date), bindparam("soon", type_=Date)
+    review = func.coalesce(entry.review_date, day)
+    next_date = case(
+        (and_(entry.refill_due.is_not(None), entry.refill_due < review), entry.refill_due),
+        else_=review,
+    )
+    # `schedule.rank_of`: a flag's rank (0, 1) first; without one (9) the rank (overdue 2, due
+    # this week 3, later 4) rises with the next date, so (flag rank, next date) sorts alike.
+    name = entry.sort_name
+    if dialect == "postgresql":
+        name = name.collate("C")  # code-point order, as Python sorts the names
+    conditions = [
+        visible(viewer, entry.patient_id, entry.clinic_id),
+        entry.valid_until > day,
+        entry.valid_from <= day,
+        *_filter(viewer, show, entry, next_date, soon),
+    ]
+    ordered = (
+        select(entry.id, entry.patient_id)
+        .where(*conditions)
+        .order_by(entry.flag_rank, next_date, name, entry.patient_id)
+        .limit(bindparam("limit", type_=Integer))
+        .offset(bindparam("offset", type_=Integer))
+    )
+    counted = select(func.count()).select_from(entry).where(*conditions)
+    fetched = (
+        select(entry, Patient.mrn, Patient.birth_date)
+        .join(Patient, Patient.id == entry.patient_id)
+        .where(
+            visible_patients(viewer).whereclause,
+            Patient.id.in_(bindparam("patient_ids", expanding=True)),
+            entry.id.in_(bindparam("entry_ids", expanding=True)),
+        )
+    )
+    return ordered, counted, fetched
 
 
 def _filter(user: User, show: str, entry, next_date, soon) -> list:
