@@ -174,8 +174,7 @@ def page(user: User, today: date, show: str, number: int = 1) -> tuple[list[work
         return [], total
     # The sort reads only the keys; the 50 entries shown are fetched whole by id.
     ids = {
-        "user_id": user.id,
-        "clinic_id": user.clinic_id,
+        **values,
         "entry_ids": [entry_id for entry_id, _patient_id in found],
         "patient_ids": [patient_id for _entry_id, patient_id in found],
     }

@@ -18,14 +18,16 @@ class NotDiscardable(Exception):
     """A signed visit (amend it instead), or a draft already saved as a visit."""
 
 
-def reason_problem(reason: str) -> str | None:
-    """Say what is wrong with a discard reason, or None if it will do."""
+def reason_problem(
+    reason: str,
+    limit: int = DISCARD_REASON_MAX,
+    missing: str = "Say why this is discarded (e.g. wrong patient, entered twice).",
+) -> str | None:
+    """Say what is wrong with a reason (a discard's by default), or None if it will do."""
     if not reason:
-        return "Say why this is discarded (e.g. wrong patient, entered twice)."
-    if len(reason) > DISCARD_REASON_MAX:
-        return (
-            f"The reason can hold at most {DISCARD_REASON_MAX} characters; this has {len(reason)}."
-        )
+        return missing
+    if len(reason) > limit:
+        return f"The reason can hold at most {limit} characters; this has {len(reason)}."
     return None
 
 

@@ -31,7 +31,7 @@ from spastic.filters import time_local
 from spastic.models import Draft, Patient
 from spastic.models.visits import AMEND_REASON_MAX
 from spastic.visits import autosave as drafts
-from spastic.visits import fragments, posted
+from spastic.visits import discards, fragments, posted
 from spastic.visits import records as visit_records
 from spastic.visits.content import carried_in, effective_content
 from spastic.visits.forms import VisitForm, as_visit_input, check_carried, visit_form_class
@@ -224,12 +224,9 @@ def amend(visit_id: int):
     form = VisitForm()
     reason = (request.form.get("reason") or "").strip()
     errors = {}
-    if not reason:
-        errors["reason"] = "Say why the visit is corrected (e.g. transcription error)."
-    elif len(reason) > AMEND_REASON_MAX:
-        errors["reason"] = (
-            f"The reason can hold at most {AMEND_REASON_MAX} characters; this has {len(reason)}."
-        )
+    missing = "Say why the visit is corrected (e.g. transcription error)."
+    if problem := discards.reason_problem(reason, AMEND_REASON_MAX, missing):
+        errors["reason"] = problem
     about = {"entity": "visit", "entity_id": visit.id, "patient_id": visit.patient_id}
     password = request.form.get("password", "")
     if problem := password_checks.reauthenticate(password, purpose="amend", **about):
