@@ -1,8 +1,9 @@
 """A patient's visits and the visit in progress, as the patient page lists them."""
 
 from datetime import timedelta
+from functools import cache
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import joinedload
 
 from spastic.extensions import db
@@ -24,26 +25,34 @@ def visits_of(patient_id: int) -> list[Visit]:
 
     In one query, with only the ids of their amendments: the list says "amended", no more.
     """
-    return (
-        db.session.scalars(
-            select(Visit)
-            .where(Visit.patient_id == patient_id, Visit.discarded_at.is_(None))
-            .order_by(Visit.visit_date.desc(), Visit.id.desc())
-            .options(joinedload(Visit.amendments).load_only(Amendment.id))
-        )
-        .unique()
-        .all()
-    )
+    return db.session.scalars(_visits(), {"patient_id": patient_id}).unique().all()
 
 
 def open_draft_of(patient_id: int, *, with_author: bool = False) -> Draft | None:
     """Return the patient's new visit in progress, if any (with who saved it last, to show)."""
+    return db.session.scalar(_open_draft(with_author), {"patient_id": patient_id})
+
+
+# Every patient page and visit form runs these; built once, with the patient as a parameter,
+# they skip SQLAlchemy's statement construction and go straight to its compiled cache.
+@cache
+def _visits() -> Select:
+    return (
+        select(Visit)
+        .where(Visit.patient_id == bindparam("patient_id"), Visit.discarded_at.is_(None))
+        .order_by(Visit.visit_date.desc(), Visit.id.desc())
+        .options(joinedload(Visit.amendments).load_only(Amendment.id))
+    )
+
+
+@cache
+def _open_draft(with_author: bool) -> Select:
     query = select(Draft).where(
-        Draft.patient_id == patient_id,
+        Draft.patient_id == bindparam("patient_id"),
         Draft.visit_id.is_(None),
         Draft.consumed_at.is_(None),
         Draft.discarded_at.is_(None),
     )
     if with_author:
         query = query.options(joinedload(Draft.updated_by))
-    return db.session.scalar(query)
+    return query

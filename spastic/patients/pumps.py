@@ -8,8 +8,9 @@ import secrets
 from dataclasses import asdict, dataclass
 from datetime import date
 from decimal import Decimal
+from functools import lru_cache
 
-from sqlalchemy import select
+from sqlalchemy import Date, Select, bindparam, select
 
 from spastic import audit
 from spastic.clinical import dosing, pump, refills, scales
@@ -45,15 +46,24 @@ class PumpView:
 def active_pump(patient_id: int, on: date | None = None, *, load=()) -> Pump | None:
     """The patient's implanted pump (the latest not removed; on a date, the one in place);
     `load` names loader options for what the caller shows."""
-    query = select(Pump).where(Pump.patient_id == patient_id).options(*load)
-    if on is None:
+    values = {"patient_id": patient_id} if on is None else {"patient_id": patient_id, "on": on}
+    return db.session.scalars(_active_pump(on is None, tuple(load)), values).unique().one_or_none()
+
+
+@lru_cache(maxsize=16)
+def _active_pump(in_place_now: bool, load: tuple) -> Select:
+    """`active_pump`'s statement, built once per question and loader options (the patient and
+    the day are parameters). Options hash by identity: callers pass module constants, and the
+    bound keeps a caller that builds them per call from growing the cache."""
+    query = select(Pump).where(Pump.patient_id == bindparam("patient_id")).options(*load)
+    if in_place_now:
         query = query.where(Pump.removed_on.is_(None))
     else:
+        on = bindparam("on", type_=Date)
         query = query.where(
             Pump.implant_date <= on, (Pump.removed_on.is_(None)) | (Pump.removed_on > on)
         )
-    query = query.order_by(Pump.implant_date.desc(), Pump.id.desc()).limit(1)
-    return db.session.scalars(query).unique().one_or_none()
+    return query.order_by(Pump.implant_date.desc(), Pump.id.desc()).limit(1)
 
 
 def dose_steps(changes: list[DoseChange]) -> list[pump.DoseStep]:
