@@ -3,6 +3,7 @@
 `--quick` repeats each measurement fewer times and shortens the load runs: a smoke run
 that checks every benchmark works, not figures to quote (written to results-quick.json).
 `--only pages,search` and `--database sqlite` run a part (written to results-partial.json).
+`--markdown results.json` runs nothing: it prints a stored run as the README's table.
 """
 
 import argparse
@@ -67,6 +68,9 @@ REPEAT = {"visit_save": (60, 10), "pdf": (20, 5), "scoring": (7, 3), "pages": (7
 
 def main() -> None:
     options = _options()
+    if options.markdown:
+        print(markdown(json.loads(Path(options.markdown).read_text())))
+        return
     quick = options.quick
     only = set(options.only.split(",")) if options.only else None
     repeat = {name: counts[quick] for name, counts in REPEAT.items()}
@@ -110,6 +114,7 @@ def main() -> None:
             results += measure("workers", bench_workers.run, name, url, quick)
     report = {
         "machine": about,
+        "finished": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "quick": quick,
         "seconds": round(time.perf_counter() - started),
         "seconds_by_benchmark": spent,
@@ -135,6 +140,9 @@ def _options() -> argparse.Namespace:
         help=f"comma-separated benchmarks to run ({', '.join(BENCHMARKS)}); the rest are skipped",
     )
     parser.add_argument("--database", choices=("sqlite", "postgresql"), help="one database only")
+    parser.add_argument(
+        "--markdown", metavar="RESULTS", help="print a stored run (results.json) as a table"
+    )
     options = parser.parse_args()
     unknown = set(options.only.split(",")) - set(BENCHMARKS) if options.only else set()
     if unknown:
@@ -161,6 +169,34 @@ def print_table(report: dict) -> None:
             print(f"ERRORS in {row['name']}: {row.get('errors')} (+{row.get('warm_up_errors', 0)})")
     print(f"{len(report['results'])} figures in {report['seconds']} s")
     print(f"seconds per benchmark: {report['seconds_by_benchmark']}")
+
+
+def markdown(report: dict) -> str:
+    """A stored run as a Markdown table (the README's): every row with its baseline, ratio and
+    target, and the machine and load it ran on."""
+    about = report["machine"]
+    lines = [
+        f"Run of {report.get('finished', 'unknown date')}: {about.get('cores')} cores, "
+        f"{about.get('memory_gib')} GiB, Python {about.get('python')}, load average "
+        f"{about.get('load_average_at_start')} at the start, {report['seconds']} s"
+        + (" (quick: not figures to quote)" if report.get("quick") else "")
+        + ".",
+        "",
+        "| benchmark | median | p95 | baseline (median) | ratio | target |",
+        "|---|---|---|---|---|---|",
+    ]
+    for row in report["results"]:
+        median, p95, _ = _figures(row["measured"])
+        base, _, _ = _figures(row["baseline"])
+        unit = row.get("unit", "ms")
+        what = row["baseline"].get("what", "")
+        target, verdict = judge(row)
+        lines.append(
+            f"| {row['name']} | {median} {unit} | {p95} | {base} {unit if base != '-' else ''}"
+            f"{' (' + what + ')' if what else ''} | {row['ratio_median']}x | "
+            f"{target + ': ' + verdict if target else ''} |"
+        )
+    return "\n".join(lines)
 
 
 def judge(row: dict) -> tuple[str, str]:

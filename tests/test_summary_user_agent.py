@@ -18,11 +18,10 @@ from spastic.trends.charts import data_uri, trend_chart
 
 
 @pytest.fixture
-def demo(app, runner, database):
+def demo(request, database):
     if not database.startswith("sqlite"):
         pytest.skip("the rendering does not depend on the database; compared once, on SQLite")
-    assert runner.invoke(args=["seed-demo"]).exit_code == 0
-    return app
+    return request.getfixturevalue("seeded_demo")
 
 
 def test_the_installed_weasyprint_gets_the_lean_sheet():

@@ -162,8 +162,7 @@ def _rendered(visit: Visit, known: Known, *, store: bool) -> bytes:
     if store:  # the chart is a pure function of the trend, drawn after the key: left out of it
         skeleton = render_template("reports/summary.html", chart_uri="", **context)
         key = hashlib.sha256(skeleton.encode() + attachment.content).hexdigest()
-    chart = data_uri(trend_chart(context["trend"], *context["chart_size"]))
-    html = render_template("reports/summary.html", chart_uri=chart, **context)
+    html = _html(context)
     page_css = _page_css(visit)
     # Render with no transaction open: on SQLite an open transaction holds the write lock,
     # and a render takes a few hundred milliseconds that other requests would wait through.
@@ -175,6 +174,17 @@ def _rendered(visit: Visit, known: Known, *, store: bool) -> bytes:
     if store:
         _store(visit_id, known.version, key, body)
     return body
+
+
+def page_count(visit: Visit, known: Known) -> int:
+    """How many pages the summary takes: laid out as `_rendered` renders it, not drawn."""
+    context, attachment = summary_sources(visit, known)
+    return len(pdf.layout(_html(context), (attachment,), _page_css(visit)).pages)
+
+
+def _html(context: dict) -> str:
+    chart = data_uri(trend_chart(context["trend"], *context["chart_size"]))
+    return render_template("reports/summary.html", chart_uri=chart, **context)
 
 
 def _store(visit_id: int, version: int, key: str, body: bytes) -> None:

@@ -60,17 +60,34 @@ _state: dict = {}
 
 
 def _render(html: str, attachments: tuple[Attachment, ...], extra_css: str) -> bytes:
+    from weasyprint import DEFAULT_OPTIONS
+
+    fonts, options = _options(attachments, extra_css)
+    # What `HTML.write_pdf` does, in its two steps: the pages laid out (as `layout` does), then
+    # drawn with the same options.
+    pages = document(html).render(font_config=fonts, **options)
+    return pages.write_pdf(**{key: options[key] for key in DEFAULT_OPTIONS if key in options})
+
+
+def layout(html: str, attachments: tuple[Attachment, ...] = (), extra_css: str = ""):
+    """The summary laid out in pages (a WeasyPrint Document), exactly as `render` draws it:
+    its page count is the PDF's without drawing the PDF (tests/test_summary_layout.py)."""
+    fonts, options = _options(attachments, extra_css)
+    return document(html).render(font_config=fonts, **options)
+
+
+def _options(attachments: tuple[Attachment, ...], extra_css: str) -> tuple:
+    """The shared font configuration and the rendering options of every summary."""
     import weasyprint
 
     fonts, stylesheet, fetcher = _shared()
     sheets = [stylesheet]
     if extra_css:
         sheets.append(weasyprint.CSS(string=extra_css, font_config=fonts, url_fetcher=fetcher))
-    return document(html).write_pdf(
-        stylesheets=sheets,
-        font_config=fonts,
-        pdf_variant="pdf/a-3a",
-        attachments=[
+    options = {
+        "stylesheets": sheets,
+        "pdf_variant": "pdf/a-3a",
+        "attachments": [
             weasyprint.Attachment(
                 string=a.content,
                 name=a.name,
@@ -79,8 +96,9 @@ def _render(html: str, attachments: tuple[Attachment, ...], extra_css: str) -> b
             )
             for a in attachments
         ],
-        uncompressed_pdf=False,
-    )
+        "uncompressed_pdf": False,
+    }
+    return fonts, options
 
 
 def document(html: str):
