@@ -172,29 +172,44 @@ def print_table(report: dict) -> None:
 
 
 def markdown(report: dict) -> str:
-    """A stored run as a Markdown table (the README's): every row with its baseline, ratio and
-    target, and the machine and load it ran on."""
+    """A stored run as the README's Markdown table: one line per benchmark, its SQLite and
+    PostgreSQL figures side by side (median, baseline, ratio, verdict), the machine and load
+    it ran on. The load run's per-page rows are left out (its total throughput stays)."""
     about = report["machine"]
     lines = [
-        f"Run of {report.get('finished', 'unknown date')}: {about.get('cores')} cores, "
+        f"Full run of {report.get('finished', 'an unrecorded date')}: {about.get('cores')} cores, "
         f"{about.get('memory_gib')} GiB, Python {about.get('python')}, load average "
         f"{about.get('load_average_at_start')} at the start, {report['seconds']} s"
-        + (" (quick: not figures to quote)" if report.get("quick") else "")
+        + (" (a quick run: not figures to quote)" if report.get("quick") else "")
         + ".",
         "",
-        "| benchmark | median | p95 | baseline (median) | ratio | target |",
-        "|---|---|---|---|---|---|",
+        "| benchmark (median) | SQLite | PostgreSQL | baseline, same run (SQLite / PostgreSQL) "
+        "| target |",
+        "|---|---|---|---|---|",
     ]
+    by_name: dict[str, dict[str, dict]] = {}
     for row in report["results"]:
-        median, p95, _ = _figures(row["measured"])
-        base, _, _ = _figures(row["baseline"])
-        unit = row.get("unit", "ms")
-        what = row["baseline"].get("what", "")
-        target, verdict = judge(row)
+        if re.match(r"load, (?!all requests)", row["name"]):
+            continue
+        found = re.match(r"(.*) \((sqlite|postgresql)\)$", row["name"])
+        name, database = found.groups() if found else (row["name"], "sqlite")
+        by_name.setdefault(name, {})[database] = row
+
+    def cell(row: dict | None) -> str:
+        if row is None:  # a row measured once, with no database (compute_trend)
+            return "(pure)"
+        median, _, _ = _figures(row["measured"])
+        return f"{median} {row.get('unit', 'ms')} ({row['ratio_median']}x)"
+
+    for name, rows in by_name.items():
+        first = rows.get("sqlite") or rows["postgresql"]
+        bases = " / ".join(str(_figures(r["baseline"])[0]) for r in rows.values())
+        verdicts = " / ".join(v for v in (judge(r)[1] for r in rows.values()) if v)
+        target = judge(first)[0]
         lines.append(
-            f"| {row['name']} | {median} {unit} | {p95} | {base} {unit if base != '-' else ''}"
-            f"{' (' + what + ')' if what else ''} | {row['ratio_median']}x | "
-            f"{target + ': ' + verdict if target else ''} |"
+            f"| {name} | {cell(rows.get('sqlite'))} | {cell(rows.get('postgresql'))} | "
+            f"{first['baseline'].get('what', '')}: {bases} | "
+            f"{target + ': ' + verdicts if target else ''} |"
         )
     return "\n".join(lines)
 
