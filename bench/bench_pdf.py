@@ -58,19 +58,15 @@ def _signed_visit_ids(app) -> list[int]:
 
 
 def _html_of(app, visit_id: int) -> str:
-    from flask import render_template
-
     from spastic.extensions import db
     from spastic.models import Visit
-    from spastic.reports.documents import summary_sources
+    from spastic.reports.documents import summary_html, summary_sources
     from spastic.reports.known import known_for
-    from spastic.trends.charts import data_uri, trend_chart
 
     with app.test_request_context():
         visit = db.session.get(Visit, visit_id)
         context, _ = summary_sources(visit, known_for(visit))
-        chart = data_uri(trend_chart(context["trend"], *context["chart_size"]))
-        return render_template("reports/summary.html", chart_uri=chart, **context)
+        return summary_html(context)
 
 
 def _weasyprint_alone(html: str):

@@ -35,8 +35,8 @@ def run(database: str, url: str, quick: bool = False) -> list[dict]:
     for each in (alone, app):
         with each.app_context():
             seed()
-            clinic_id = db.session.scalar(text("SELECT id FROM clinic WHERE name = 'Demo Rehab'"))
     with app.app_context():
+        clinic_id = db.session.scalar(text("SELECT id FROM clinic WHERE name = 'Demo Rehab'"))
         _add_clinic(clinic_id)
     baseline_client, client = alone.test_client(), app.test_client()
     login(baseline_client)

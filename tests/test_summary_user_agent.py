@@ -5,16 +5,14 @@ import subprocess
 
 import pytest
 import weasyprint
-from flask import render_template
 from sqlalchemy import select
 from weasyprint.html import UA, UA_STYLESHEET
 
 from spastic.extensions import db
 from spastic.models import Visit
 from spastic.reports import pdf
-from spastic.reports.documents import summary_sources
+from spastic.reports.documents import summary_html, summary_sources
 from spastic.reports.known import known_for
-from spastic.trends.charts import data_uri, trend_chart
 
 
 @pytest.fixture
@@ -69,8 +67,7 @@ def test_demo_summaries_print_the_same_as_with_the_stock_sheet(demo, tmp_path):
         compared, with_markers = 0, 0
         for index, visit in enumerate(latest.values()):
             context, _ = summary_sources(visit, known_for(visit))
-            chart = data_uri(trend_chart(context["trend"], *context["chart_size"]))
-            html = render_template("reports/summary.html", chart_uri=chart, **context)
+            html = summary_html(context)
             paper = "A4" if index % 2 else "letter"
             stock, lean = _both(html, f"@page {{ size: {paper}; }}")
             before = _pixels(stock, tmp_path, f"stock{index}")

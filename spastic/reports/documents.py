@@ -162,7 +162,7 @@ def _rendered(visit: Visit, known: Known, *, store: bool) -> bytes:
     if store:  # the chart is a pure function of the trend, drawn after the key: left out of it
         skeleton = render_template("reports/summary.html", chart_uri="", **context)
         key = hashlib.sha256(skeleton.encode() + attachment.content).hexdigest()
-    html = _html(context)
+    html = summary_html(context)
     page_css = _page_css(visit)
     # Render with no transaction open: on SQLite an open transaction holds the write lock,
     # and a render takes a few hundred milliseconds that other requests would wait through.
@@ -179,10 +179,11 @@ def _rendered(visit: Visit, known: Known, *, store: bool) -> bytes:
 def page_count(visit: Visit, known: Known) -> int:
     """How many pages the summary takes: laid out as `_rendered` renders it, not drawn."""
     context, attachment = summary_sources(visit, known)
-    return len(pdf.layout(_html(context), (attachment,), _page_css(visit)).pages)
+    return len(pdf.layout(summary_html(context), (attachment,), _page_css(visit)).pages)
 
 
-def _html(context: dict) -> str:
+def summary_html(context: dict) -> str:
+    """The summary's HTML from its context (`summary_sources`), its trend chart drawn in."""
     chart = data_uri(trend_chart(context["trend"], *context["chart_size"]))
     return render_template("reports/summary.html", chart_uri=chart, **context)
 

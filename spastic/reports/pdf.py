@@ -60,24 +60,21 @@ _state: dict = {}
 
 
 def _render(html: str, attachments: tuple[Attachment, ...], extra_css: str) -> bytes:
-    from weasyprint import DEFAULT_OPTIONS
-
-    fonts, options = _options(attachments, extra_css)
-    # What `HTML.write_pdf` does, in its two steps: the pages laid out (as `layout` does), then
-    # drawn with the same options.
-    pages = document(html).render(font_config=fonts, **options)
-    return pages.write_pdf(**{key: options[key] for key in DEFAULT_OPTIONS if key in options})
+    # What `HTML.write_pdf` does, in its two steps: the pages laid out, then drawn with the
+    # same options.
+    pages, options = _laid_out(html, attachments, extra_css)
+    return pages.write_pdf(**options)
 
 
 def layout(html: str, attachments: tuple[Attachment, ...] = (), extra_css: str = ""):
     """The summary laid out in pages (a WeasyPrint Document), exactly as `render` draws it:
     its page count is the PDF's without drawing the PDF (tests/test_summary_layout.py)."""
-    fonts, options = _options(attachments, extra_css)
-    return document(html).render(font_config=fonts, **options)
+    return _laid_out(html, attachments, extra_css)[0]
 
 
-def _options(attachments: tuple[Attachment, ...], extra_css: str) -> tuple:
-    """The shared font configuration and the rendering options of every summary."""
+def _laid_out(html: str, attachments: tuple[Attachment, ...], extra_css: str) -> tuple:
+    """The pages and the rendering options of every summary (all WeasyPrint options, which
+    `Document.write_pdf` takes as they are), with the shared fonts."""
     import weasyprint
 
     fonts, stylesheet, fetcher = _shared()
@@ -98,7 +95,7 @@ def _options(attachments: tuple[Attachment, ...], extra_css: str) -> tuple:
         ],
         "uncompressed_pdf": False,
     }
-    return fonts, options
+    return document(html).render(font_config=fonts, **options), options
 
 
 def document(html: str):
