@@ -46,13 +46,22 @@
   // A tap on Review and sign while changes are unsaved first saves the draft, then submits: if the
   // connection has dropped, the page (and the input) stays instead of ending on an error page.
   let submitAfterSave = false;
+  // Review and sign was tapped with no connection: until a save gets through, every "offline"
+  // says so (a later autosave or the browser's offline event must not drop the instruction).
+  let submitTriedOffline = false;
+  function offlineText() { return submitTriedOffline ? KEPT_OFFLINE : OFFLINE; }
   const UNSAVED = "Changes not saved yet…";
   const OFFLINE = "Offline — changes kept on this page, not yet on the server";
   const KEPT_OFFLINE = "Offline — your visit is kept on this page, not yet on the server; tap Review and sign again when back online";
 
   async function save() {
     if (saving || blocked || !dirty) return;
-    if (!navigator.onLine) { say(submitAfterSave ? KEPT_OFFLINE : OFFLINE); submitAfterSave = false; return; }
+    if (!navigator.onLine) {
+      if (submitAfterSave) submitTriedOffline = true;
+      submitAfterSave = false;
+      say(offlineText());
+      return;
+    }
     saving = true;
     dirty = false;
     let saved = false;
@@ -70,6 +79,7 @@
         document.dispatchEvent(new CustomEvent("spastic:server-contact"));
         if (data.csrf_token) form.querySelector("[name=csrf_token]").value = data.csrf_token;
         saved = true;
+        submitTriedOffline = false;
         cookie("spastic-last-saved", data.saved_at_local);
         // A change made while this save was on its way is not in it.
         say(dirty ? UNSAVED : data.status);
@@ -95,7 +105,8 @@
       }
     } catch (error) {
       dirty = true;
-      say(submitAfterSave ? KEPT_OFFLINE : OFFLINE);
+      if (submitAfterSave) submitTriedOffline = true;
+      say(offlineText());
     } finally {
       saving = false;
     }
@@ -287,7 +298,8 @@
     if (submitButton.dataset.sent) { event.preventDefault(); return; }
     if (!navigator.onLine) {
       event.preventDefault();
-      say(KEPT_OFFLINE);
+      submitTriedOffline = true;
+      say(offlineText());
       return;
     }
     if ((saving || dirty) && !blocked) {
@@ -303,7 +315,7 @@
 
 
   window.addEventListener("online", function () { if (dirty) save(); });
-  window.addEventListener("offline", function () { say(OFFLINE); });
+  window.addEventListener("offline", function () { say(offlineText()); });
   // Hidden (another app, the tab switched, the page being left): save now, with keepalive.
   document.addEventListener("visibilitychange", function () {
     if (document.visibilityState === "hidden") saveAsLeaving();

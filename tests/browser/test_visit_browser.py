@@ -272,6 +272,34 @@ def test_offline_mid_visit_loses_and_duplicates_nothing(
     assert stored_grades(live_database, visit_id) == all_sides(DEFAULT_MUSCLES, online | offline)
 
 
+def test_review_and_sign_tapped_offline_keeps_its_instruction(
+    page: Page, context, live_server, live_database, add_patient
+):
+    """Review and sign tapped offline right after a grade (its autosave still waiting): when
+    that autosave then finds no connection, and when the browser says offline again, the
+    status still tells the therapist to tap Review and sign again once back online."""
+    patient_id = add_patient()
+    login(page, live_server, THERAPIST)
+    draft_url = start_visit(page, live_server, patient_id)
+    context.set_offline(True)
+    expect(save_status(page)).to_have_text(OFFLINE)
+    grades = {("hip_flexors", "left"): "2"}
+    tap_grades(page, grades)
+    page.get_by_role("button", name="Review and sign").tap()  # within the 800 ms autosave delay
+    expect(save_status(page)).to_have_text(KEPT_OFFLINE)
+    page.wait_for_timeout(1500)  # past visit.js's autosave delay: that save has run, offline
+    expect(save_status(page)).to_have_text(KEPT_OFFLINE)
+    page.evaluate("window.dispatchEvent(new Event('offline'))")
+    expect(save_status(page)).to_have_text(KEPT_OFFLINE)
+    expect(page).to_have_url(draft_url)
+    assert visit_ids(live_database, patient_id) == []
+
+    context.set_offline(False)  # a save that gets through ends the instruction
+    expect(save_status(page)).to_have_text(SAVED)
+    visit_id = save_visit(page)
+    assert stored_grades(live_database, visit_id) == all_sides(DEFAULT_MUSCLES, grades)
+
+
 def test_a_flaky_connection_keeps_the_input_on_the_page(
     page: Page, live_server, live_database, add_patient
 ):
