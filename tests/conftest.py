@@ -139,16 +139,96 @@ def demo_sqlite(sqlite_schema, tmp_path_factory):
     return path
 
 
+# What seeding reads from the configuration: a snapshot is reused only under the same values.
+_SEED_CONFIG = ("SECRET_KEY", "AUDIT_KEY", "ENV_NAME")
+
+
+class PostgresSnapshot:
+    """Every table's rows (`COPY ... TO STDOUT`) and every sequence's position, kept in memory."""
+
+    def __init__(self, config: dict, tables: list[tuple[str, bytes]], sequences: list[tuple]):
+        self.config = config
+        self.tables = tables
+        self.sequences = sequences
+
+    @classmethod
+    def take(cls, config: dict) -> "PostgresSnapshot":
+        raw = db.session.connection().connection.driver_connection
+        tables = []
+        with raw.cursor() as cursor:
+            for table in Base.metadata.sorted_tables:
+                with cursor.copy(f'COPY "{table.name}" TO STDOUT (FORMAT binary)') as copy:
+                    data = b"".join(bytes(chunk) for chunk in copy)
+                tables.append((table.name, data))
+        sequences = db.session.execute(
+            text(
+                "SELECT format('%I.%I', schemaname, sequencename), last_value FROM pg_sequences"
+                " WHERE last_value IS NOT NULL"
+            )
+        ).all()
+        db.session.commit()
+        return cls({key: config.get(key) for key in _SEED_CONFIG}, tables, list(sequences))
+
+    def fits(self, config) -> bool:
+        return all(config.get(key) == value for key, value in self.config.items())
+
+    def load(self):
+        """Write the rows back into the (emptied) tables, parents first; move the sequences on."""
+        raw = db.session.connection().connection.driver_connection
+        with raw.cursor() as cursor:
+            for name, data in self.tables:
+                if len(data) > 21:  # a binary COPY of no rows is header and trailer only
+                    with cursor.copy(f'COPY "{name}" FROM STDIN (FORMAT binary)') as copy:
+                        copy.write(data)
+        for sequence, last_value in self.sequences:
+            db.session.execute(
+                text("SELECT setval(CAST(:sequence AS regclass), :value, true)"),
+                {"sequence": sequence, "value": last_value},
+            )
+        db.session.commit()
+
+
+@pytest.fixture(scope="session")
+def demo_postgres(postgres_server, tmp_path_factory):
+    """What `seed-demo` writes on PostgreSQL, run once per test process and kept as a snapshot.
+
+    The PostgreSQL counterpart of `demo_sqlite`: made by the command itself, under the tests'
+    configuration; the tables are emptied again afterwards.
+    """
+    folder = tmp_path_factory.mktemp("demo-postgres")
+    app = create_app({**_test_config(postgres_server.url()), "OUTBOX_FOLDER": str(folder)})
+    with app.app_context():
+        _empty_all()
+    result = app.test_cli_runner().invoke(args=["seed-demo"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        snapshot = PostgresSnapshot.take(app.config)
+        _empty_all()
+        db.session.remove()
+        db.engine.dispose()
+    return snapshot
+
+
 @pytest.fixture
 def seeded_demo(request, database):
     """The `app` fixture on a database holding the demo data, as `seed-demo` leaves it.
 
     On SQLite the test's file starts as a copy of the process's seeded file (`demo_sqlite`); on
-    PostgreSQL, or when the test's app was made before this fixture, the command runs here.
+    PostgreSQL the emptied tables are loaded from the process's snapshot (`demo_postgres`). When
+    the test's app was made before this fixture, or configured differently from the snapshot,
+    the command runs here.
     """
     if database.startswith("sqlite:///") and not os.path.exists(database[10:]):
         shutil.copyfile(request.getfixturevalue("demo_sqlite"), database[10:])
         return request.getfixturevalue("app")
+    if database.startswith("postgresql"):
+        snapshot = request.getfixturevalue("demo_postgres")
+        app = request.getfixturevalue("app")
+        if snapshot.fits(app.config):
+            with app.app_context():
+                if not _any_row():
+                    snapshot.load()
+                    return app
     app = request.getfixturevalue("app")
     result = app.test_cli_runner().invoke(args=["seed-demo"])
     assert result.exit_code == 0, result.output
@@ -201,6 +281,14 @@ def app(database, app_config, tmp_path, request):
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
+
+
+def _any_row() -> bool:
+    written = " OR ".join(
+        f'EXISTS (SELECT 1 FROM "{t.name}")'  # noqa: S608 (our names)
+        for t in Base.metadata.sorted_tables
+    )
+    return bool(db.session.scalar(text(f"SELECT {written}")))
 
 
 def _empty_all():
@@ -320,11 +408,7 @@ def load_sqlite_template(app, template) -> bool:
     if not url.startswith("sqlite:///"):
         return False
     with app.app_context():
-        written = " OR ".join(
-            f'EXISTS (SELECT 1 FROM "{t.name}")'  # noqa: S608 (our names)
-            for t in Base.metadata.sorted_tables
-        )
-        if db.session.scalar(text(f"SELECT {written}")):
+        if _any_row():
             return False
         db.session.remove()
         db.engine.dispose()

@@ -7,10 +7,11 @@ from sqlalchemy import func, select
 
 from spastic.demo import visits as demo_visits
 from spastic.extensions import db
-from spastic.models import AuditEvent, Patient, User, Visit
+from spastic.models import AuditEvent, Base, Patient, User, Visit
 from spastic.trends.presenter import load_trend
 from spastic.visits.content import content_of, signed_visits
 from spastic.visits.records import content_hash
+from tests.conftest import _empty_all
 
 
 @pytest.fixture
@@ -94,3 +95,47 @@ def test_planned_grades_are_deterministic_and_bounded():
     worse = [g for _, _, g in demo_visits.planned_grades(plan, -2)]
     better = [g for _, _, g in demo_visits.planned_grades(plan, 9)]
     assert max(worse) == "4" and set(better) == {"0"}
+
+
+def _demo_rows() -> dict:
+    """What the demo data holds, independent of when it was written: rows per table and keys."""
+    counts = {
+        table.name: db.session.scalar(select(func.count()).select_from(table))
+        for table in Base.metadata.sorted_tables
+    }
+    visits = db.session.execute(
+        select(Patient.mrn, Visit.visit_date, Visit.status).join(Patient).order_by(Visit.id)
+    ).all()
+    return {
+        "counts": counts,
+        "users": sorted(db.session.scalars(select(User.email))),
+        "visits": visits,
+    }
+
+
+def test_the_demo_data_fixture_is_what_the_command_writes(seeded, runner, database):
+    """`seeded_demo` copies a file (SQLite) or loads a snapshot (PostgreSQL): the same rows as
+    running `seed-demo` here, an audit trail that verifies, and ids that carry on after them."""
+    with seeded.app_context():
+        loaded = _demo_rows()
+    assert "Audit trail intact" in runner.invoke(args=["audit-verify"]).output
+    result = runner.invoke(
+        args=[
+            *("create-user", "--clinic", "Demo Rehab", "--role", "therapist"),
+            *("--email", "new@demo.test", "--name", "New Therapist"),
+        ],
+        input="a-long-enough-password-1\na-long-enough-password-1\n",
+    )
+    assert result.exit_code == 0, result.output
+    with seeded.app_context():
+        new = db.session.scalar(select(User).where(User.email == "new@demo.test"))
+        assert new.id > max(db.session.scalars(select(User.id).where(User.id != new.id)))
+        db.session.rollback()
+        if database.startswith("postgresql"):
+            _empty_all()
+        else:
+            db.drop_all()
+            db.create_all()
+    assert runner.invoke(args=["seed-demo"]).exit_code == 0
+    with seeded.app_context():
+        assert _demo_rows() == loaded
