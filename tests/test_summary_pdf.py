@@ -3,6 +3,7 @@
 import io
 import json
 import re
+import subprocess
 from datetime import date
 
 import pytest
@@ -44,10 +45,16 @@ def _carried(page):
 
 
 def _text(pdf_bytes):
-    """The text of each page in drawing order (a table cell's lines stay together, unlike
-    pdftotext's layout mode with columns side by side), pages ended by form feeds."""
-    pages = PdfReader(io.BytesIO(pdf_bytes)).pages
-    return "".join(page.extract_text() + "\f" for page in pages)
+    """The text of each page in drawing order (`pdftotext -raw`: a table cell's lines stay
+    together, unlike its layout mode with columns side by side), pages ended by form feeds.
+    Poppler reads a one-page summary in milliseconds; pypdf took a third of a second."""
+    drawn = subprocess.run(
+        ["pdftotext", "-raw", "-enc", "UTF-8", "-", "-"],
+        input=pdf_bytes,
+        capture_output=True,
+        check=True,
+    )
+    return drawn.stdout.decode()
 
 
 def test_signed_summary_content_and_archival_form(app, therapist, clinic_world):
