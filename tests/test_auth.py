@@ -2,8 +2,10 @@
 
 from datetime import timedelta
 
+from argon2 import PasswordHasher
 from sqlalchemy import select
 
+from spastic.accounts import passwords
 from spastic.extensions import db
 from spastic.models import AuditEvent, LoginSession, User, utcnow
 from tests.conftest import PASSWORD
@@ -28,6 +30,14 @@ def test_password_is_stored_as_argon2id(app, clinic_world):
         stored = db.session.get(User, clinic_world["therapist"].id).password_hash
     assert stored.startswith("$argon2id$")
     assert PASSWORD not in stored
+
+
+def test_new_passwords_are_hashed_at_the_librarys_parameters():
+    """Fixture users and the browser tests' demo accounts hash cheaply; the app never does."""
+    stored = passwords.hash_password("a-long-enough-password-1")
+    assert not PasswordHasher().check_needs_rehash(stored)
+    assert passwords.verify_password(stored, "a-long-enough-password-1")
+    assert not PasswordHasher().check_needs_rehash(passwords._DUMMY_HASH)
 
 
 def test_same_answer_for_unknown_account_and_wrong_password(client, clinic_world):
