@@ -22,7 +22,9 @@ fast_setup.reuse_compiled_code()
 
 PASSWORD = "correct-horse-battery"
 # Cheap argon2id parameters for fixture users only: verifying cost follows the stored hash.
-PASSWORD_HASH = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1).hash(PASSWORD)
+# Also the fuzz tests' hasher and the browser tests' demo accounts' (their docstrings say why).
+CHEAP_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+PASSWORD_HASH = CHEAP_HASHER.hash(PASSWORD)
 DATABASES = ("sqlite", "postgresql")
 _skipped_postgres: list[str] = []
 POSTGRES_SKIP = "PostgreSQL could not start here"
@@ -221,15 +223,13 @@ def seeded_demo(request, database):
     if database.startswith("sqlite:///") and not os.path.exists(database[10:]):
         shutil.copyfile(request.getfixturevalue("demo_sqlite"), database[10:])
         return request.getfixturevalue("app")
+    app = request.getfixturevalue("app")
     if database.startswith("postgresql"):
         snapshot = request.getfixturevalue("demo_postgres")
-        app = request.getfixturevalue("app")
-        if snapshot.fits(app.config):
-            with app.app_context():
-                if not _any_row():
-                    snapshot.load()
-                    return app
-    app = request.getfixturevalue("app")
+        with app.app_context():
+            if snapshot.fits(app.config) and not _any_row():
+                snapshot.load()
+                return app
     result = app.test_cli_runner().invoke(args=["seed-demo"])
     assert result.exit_code == 0, result.output
     return app

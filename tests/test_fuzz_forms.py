@@ -25,7 +25,6 @@ from decimal import Decimal, InvalidOperation
 from urllib.parse import urlencode, urlsplit
 
 import pytest
-from argon2 import PasswordHasher
 from hypothesis import HealthCheck, Phase, event, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select, update
@@ -40,6 +39,7 @@ from spastic.visits.content import SCALAR_FIELDS
 from spastic.visits.page import conflict_rows
 from spastic.visits.signing import SIGNATURE_MEANINGS
 from tests.conftest import (
+    CHEAP_HASHER,
     PASSWORD,
     PASSWORD_HASH,
     _test_config,
@@ -86,9 +86,9 @@ def _fixture_cost_hashing(monkeypatch):
     the dummy hash for an unknown account); what the fuzzing checks is the forms' answers and
     the rows they write, not the cost. Every other module hashes at the library's parameters.
     """
-    cheap = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    monkeypatch.setattr(passwords, "_hasher", cheap)
-    monkeypatch.setattr(passwords, "_DUMMY_HASH", cheap.hash("not-a-real-password-for-timing"))
+    monkeypatch.setattr(passwords, "_hasher", CHEAP_HASHER)
+    dummy = CHEAP_HASHER.hash("not-a-real-password-for-timing")
+    monkeypatch.setattr(passwords, "_DUMMY_HASH", dummy)
 
 
 # --- the world the posts aim at ----------------------------------------------------------

@@ -16,7 +16,6 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from argon2 import PasswordHasher
 from playwright.sync_api import Page, expect
 from sqlalchemy import select, update
 from werkzeug.serving import make_server
@@ -25,7 +24,7 @@ from spastic import create_app
 from spastic.demo import seed as demo
 from spastic.extensions import db
 from spastic.models import Clinic, Patient, User
-from tests.conftest import _test_config
+from tests.conftest import CHEAP_HASHER, _test_config
 
 HERE = Path(__file__).parent
 AXE = HERE.parent / "a11y" / "node_modules" / "axe-core" / "axe.min.js"
@@ -81,8 +80,7 @@ def demo_database(tmp_path_factory) -> Path:
     with app.app_context():
         db.create_all()
         demo.seed()
-        cheap = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-        db.session.execute(update(User).values(password_hash=cheap.hash(DEMO_PASSWORD)))
+        db.session.execute(update(User).values(password_hash=CHEAP_HASHER.hash(DEMO_PASSWORD)))
         db.session.commit()
         db.session.remove()
         db.engine.dispose()
